@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WagtailNanovodConfig(AppConfig):
+    """Registers the system checks; nothing here talks to bintu."""
+
+    name = "wagtail_nanovod"
+    label = "wagtail_nanovod"
+    verbose_name = _("nanoStream recordings")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)

@@ -1,0 +1,93 @@
+"""The ``WAGTAIL_NANOVOD`` settings dict: its keys, their defaults, read at call time.
+
+Every attribute read goes back to ``django.conf.settings``, so ``override_settings``
+works everywhere and nothing is frozen at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings as django_settings
+
+from .exceptions import ConfigurationError
+
+SETTINGS_NAME = "WAGTAIL_NANOVOD"
+
+#: The environment variable read when ``API_KEY`` is not set in the dict.
+API_KEY_ENVIRON = "NANOVOD_API_KEY"
+
+DEFAULTS: dict[str, Any] = {
+    # bintu base URL, no version prefix.
+    "API_URL": "https://bintu.nanocosmos.de",
+    # The organisation key, sent as X-BINTU-APIKEY. None: read NANOVOD_API_KEY from the
+    # environment at call time, so the key can stay out of settings files.
+    "API_KEY": None,
+    # Seconds one call to bintu may take in all, retries and back-off included: a page
+    # render may be waiting on it, so this bounds the wait rather than each attempt.
+    "TIMEOUT": 4.0,
+    # Extra attempts after the first on connection errors and 429/502/503/504.
+    "RETRIES": 2,
+    # First back-off in seconds; doubled on each retry, with jitter.
+    "RETRY_BACKOFF": 0.25,
+    # Larger answers are refused: a stream with ASSET_LIMIT assets is a few KB.
+    "MAX_RESPONSE_BYTES": 2 * 1024 * 1024,
+    # Passed to Stream Info as asset_limit.
+    "ASSET_LIMIT": 10,
+    # The Django cache that holds resolved streams.
+    "CACHE_ALIAS": "default",
+    # Seconds a resolved stream is served without asking bintu again.
+    "FRESH_SECONDS": 300,
+    # Seconds a resolved stream is kept to be served when bintu cannot answer.
+    "STALE_SECONDS": 7 * 24 * 3600,
+    # Seconds a failure is remembered, so a page does not ask bintu again on every render.
+    "ERROR_SECONDS": 60,
+    # Region code to the base URL (scheme://host[:port]) of its VOD host.
+    "REGIONS": {
+        "eu": "https://bintu-vod-eu.nanocosmos.de",
+        "us": "https://bintu-vod-us.nanocosmos.de",
+        "au": "https://bintu-vod-au.nanocosmos.de",
+    },
+    # The region assumed when nothing else tells.
+    "DEFAULT_REGION": "eu",
+    # Hosts whose https URLs may be played besides the REGIONS hosts; "*.example.com"
+    # matches every subdomain of example.com.
+    "PLAYBACK_HOSTS": ["*.nanocosmos.de"],
+    # The RTMP server editors are told to stream to (ingest URLs for both modes).
+    "INGEST_URL": "rtmp://bintu-stream.nanocosmos.de",
+}
+
+
+class NanovodSettings:
+    """Attribute access to ``WAGTAIL_NANOVOD``, falling back to :data:`DEFAULTS`."""
+
+    def user_settings(self) -> dict[str, Any]:
+        """The dict as the site set it; raises on an unknown key, naming it."""
+        value = getattr(django_settings, SETTINGS_NAME, None) or {}
+        if not isinstance(value, dict):
+            raise ConfigurationError(
+                f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}."
+            )
+        unknown = sorted(set(value) - set(DEFAULTS))
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown {SETTINGS_NAME} setting {unknown[0]!r}. "
+                f"Known settings: {', '.join(sorted(DEFAULTS))}."
+            )
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(name)
+        value = self.user_settings().get(name, DEFAULTS[name])
+        if name == "API_KEY" and not value:
+            value = os.environ.get(API_KEY_ENVIRON, "")
+        return value
+
+    def __repr__(self) -> str:
+        # Never show values: one of them is the organisation's master key.
+        return f"<NanovodSettings {SETTINGS_NAME}>"
+
+
+nanovod_settings = NanovodSettings()
