@@ -1,0 +1,48 @@
+"""Run the example site in one go: bintu (fake or real), migrations, demo content, server.
+
+Called by ``python3 dev.py example``. Without ``NANOVOD_API_KEY`` it starts the fake
+bintu from ``wagtail_nanovod.testing`` on free ports of 127.0.0.1, seeded with the
+demo streams, so everything works offline.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
+
+
+def main(address: str) -> None:
+    fake = None
+    if os.environ.get("NANOVOD_API_KEY"):
+        print("NANOVOD_API_KEY is set: using the real bintu.")
+    else:
+        from demo.streams import seed
+
+        from wagtail_nanovod.testing import FakeBintu
+
+        fake = FakeBintu(api_key="made-up-demo-key").start()
+        seed(fake)
+        os.environ["NANOVOD_FAKE_BINTU"] = json.dumps(fake.settings())
+        print(f"No NANOVOD_API_KEY: using a fake bintu at {fake.api_url}.")
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("load_demo")
+    print(f"Open http://{address}/ (admin: http://{address}/admin/). Ctrl-C stops.")
+    try:
+        # No reloader: it would start a second process without the fake bintu.
+        call_command("runserver", address, use_reloader=False)
+    finally:
+        if fake:
+            fake.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:8000")
