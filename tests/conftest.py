@@ -26,3 +26,37 @@ def _empty_caches():
     for cache in caches.all():
         cache.clear()
     yield
+
+
+@pytest.fixture
+def make_snippet(bintu, db):
+    """A VodStream snippet for a new fake stream, synced once, as an editor's save does."""
+    from wagtail_nanovod.models import VodStream
+
+    def make(*, state="ended", regions=("eu",), title="Keynote", region="auto", **stream_kwargs):
+        stream_id = bintu.add_stream(state=state, **stream_kwargs)
+        for recording_region in regions:
+            bintu.add_recording(stream_id, region=recording_region)
+        snippet = VodStream.objects.create(stream_id=stream_id, title=title, region=region)
+        snippet.refresh_from_bintu()
+        return snippet
+
+    return make
+
+
+@pytest.fixture
+def make_event_page(db):
+    """A published EventPage whose body holds one VOD block per stream given."""
+    from wagtail.models import Page
+
+    from tests.testapp.models import EventPage
+
+    def make(streams, *, slug="event", **block_options):
+        root = Page.get_first_root_node().get_children().first() or Page.get_first_root_node()
+        body = [{"type": "vod", "value": {"stream": s.pk, **block_options}} for s in streams]
+        page = EventPage(title="Event", slug=slug, body=body)
+        root.add_child(instance=page)
+        page.save_revision().publish()
+        return EventPage.objects.get(pk=page.pk)
+
+    return make

@@ -11,7 +11,11 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 
 INSTALLED_APPS = [
+    "tests.testapp",
     "wagtail_nanovod",
+    "wagtail.sites",
+    "wagtail.search",
+    "wagtail.api.v2",
     "wagtail.snippets",
     "wagtail.documents",
     "wagtail.images",
@@ -20,6 +24,7 @@ INSTALLED_APPS = [
     "wagtail",
     "taggit",
     "modelcluster",
+    "rest_framework",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

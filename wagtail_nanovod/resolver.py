@@ -87,24 +87,34 @@ def resolve(stream_id: str) -> ResolvedStream:
     return resolve_many([stream_id])[normalize_stream_id(stream_id)]
 
 
-def resolve_many(stream_ids: Iterable[str]) -> dict[str, ResolvedStream]:
+def resolve_many(
+    stream_ids: Iterable[str], *, known: dict[str, ResolvedStream] | None = None
+) -> dict[str, ResolvedStream]:
     """What we know of each stream, by canonical stream id.
 
-    Fresh cache entries are served as they are; missing or expired ones are asked of
-    bintu, and a failure keeps the last good answer. An invalid id raises
+    ``known`` holds what the caller already has (the snapshots of a page's
+    snippets): fresh ones are served without touching the cache. The rest are read
+    from the cache in one round trip; missing or expired ones are asked of bintu,
+    and a failure keeps the last good answer. An invalid id raises
     :class:`InvalidStreamId` before anything is read or sent.
     """
     ids = list(dict.fromkeys(normalize_stream_id(stream_id) for stream_id in stream_ids))
-    if not ids:
-        return {}
-    cache = caches[nanovod_settings.CACHE_ALIAS]
-    cached = cache.get_many([cache_key(stream_id) for stream_id in ids])
+    known = known or {}
     now = time.time()
-    resolved: dict[str, ResolvedStream] = {}
+    resolved = {sid: known[sid] for sid in ids if sid in known and known[sid].is_fresh(now)}
+    wanted = [sid for sid in ids if sid not in resolved]
+    if not wanted:
+        return resolved
+
+    cache = caches[nanovod_settings.CACHE_ALIAS]
+    cached = cache.get_many([cache_key(sid) for sid in wanted])
     changed: dict[str, ResolvedStream] = {}
     client: BintuClient | None = None
-    for stream_id in ids:
-        entry = ResolvedStream.from_cache(stream_id, cached.get(cache_key(stream_id)))
+    for stream_id in wanted:
+        entry = _newest(
+            known.get(stream_id),
+            ResolvedStream.from_cache(stream_id, cached.get(cache_key(stream_id))),
+        )
         if entry is None or not entry.is_fresh(now):
             client = client or BintuClient()
             entry = _fetch(client, stream_id, entry or ResolvedStream(stream_id))
@@ -112,17 +122,28 @@ def resolve_many(stream_ids: Iterable[str]) -> dict[str, ResolvedStream]:
         resolved[stream_id] = entry
     if changed:
         cache.set_many(
-            {cache_key(stream_id): entry.to_cache() for stream_id, entry in changed.items()},
+            {cache_key(sid): entry.to_cache() for sid, entry in changed.items()},
             timeout=nanovod_settings.STALE_SECONDS,
         )
-    return resolved
+    return {sid: resolved[sid] for sid in ids}
 
 
-def refresh(stream_id: str) -> ResolvedStream:
-    """Ask bintu now, whatever the cache holds, and store the outcome."""
+def _newest(*entries: ResolvedStream | None) -> ResolvedStream | None:
+    """Of the entries at hand, the one that stays fresh longest (the latest news)."""
+    present = [entry for entry in entries if entry is not None]
+    return max(present, key=lambda entry: entry.fresh_until, default=None)
+
+
+def refresh(stream_id: str, *, known: ResolvedStream | None = None) -> ResolvedStream:
+    """Ask bintu now, whatever the cache holds, and store the outcome in the cache.
+
+    ``known`` is the caller's snapshot; without it, the cached entry is what a
+    failure falls back on.
+    """
     stream_id = normalize_stream_id(stream_id)
     cache = caches[nanovod_settings.CACHE_ALIAS]
-    known = ResolvedStream.from_cache(stream_id, cache.get(cache_key(stream_id)))
+    if known is None:
+        known = ResolvedStream.from_cache(stream_id, cache.get(cache_key(stream_id)))
     entry = _fetch(BintuClient(), stream_id, known or ResolvedStream(stream_id))
     cache.set(cache_key(stream_id), entry.to_cache(), timeout=nanovod_settings.STALE_SECONDS)
     return entry

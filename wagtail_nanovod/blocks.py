@@ -1,0 +1,120 @@
+"""The StreamField block: a chosen VodStream snippet and how to play it."""
+
+from __future__ import annotations
+
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from wagtail import blocks
+from wagtail.images.blocks import ImageChooserBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
+
+from .models import VodStream, bring_up_to_date
+from .player import POSTER_FILTER, PlayerOptions, player_context
+
+
+class VodStreamChooserBlock(SnippetChooserBlock):
+    """Chooses a VodStream; all of a page's streams load in one query, posters included."""
+
+    def __init__(self, **kwargs):
+        super().__init__(VodStream, **kwargs)
+
+    def bulk_to_python(self, values):
+        # Wagtail hands every VOD block of a StreamField to this at once: one query
+        # (and one renditions query) for the page, then one resolver pass for all.
+        # The same stream twice on a page shares one instance: the player only reads it.
+        found = VodStream.objects.for_render().in_bulk([v for v in values if v is not None])
+        bring_up_to_date(found.values())
+        return [found.get(value) for value in values]
+
+
+class PosterChooserBlock(ImageChooserBlock):
+    """An image chooser whose images arrive with their poster rendition, in bulk."""
+
+    @cached_property
+    def _queryset(self):
+        return self.target_model.objects.prefetch_renditions(POSTER_FILTER)
+
+    def bulk_to_python(self, values):
+        found = self._queryset.in_bulk([value for value in values if value is not None])
+        return [found.get(value) for value in values]
+
+
+class VodBlock(blocks.StructBlock):
+    """A recording of a nanoStream stream, played from the region it is stored in."""
+
+    stream = VodStreamChooserBlock(label=_("Stream"))
+    recording = blocks.IntegerBlock(
+        label=_("Recording number"),
+        required=False,
+        min_value=1,
+        help_text=_("Empty: the latest recording. Otherwise the number nanoStream gave it."),
+    )
+    caption = blocks.CharBlock(label=_("Caption"), required=False, max_length=500)
+    autoplay = blocks.BooleanBlock(
+        label=_("Autoplay"),
+        required=False,
+        help_text=_("Starts muted: browsers do not autoplay sound."),
+    )
+    loop = blocks.BooleanBlock(label=_("Loop"), required=False)
+    controls = blocks.BooleanBlock(label=_("Show controls"), required=False, default=True)
+    start_time = blocks.IntegerBlock(label=_("Start at (seconds)"), required=False, min_value=0)
+    poster = PosterChooserBlock(
+        label=_("Poster"),
+        required=False,
+        help_text=_("Replaces the stream's poster on this page only."),
+    )
+
+    class Meta:
+        icon = "media"
+        label = _("Recorded stream")
+        template = "wagtail_nanovod/player.html"
+
+    def options(self, value) -> PlayerOptions:
+        """The editor's choices for this embed."""
+        return PlayerOptions(
+            caption=value.get("caption") or "",
+            autoplay=bool(value.get("autoplay")),
+            loop=bool(value.get("loop")),
+            controls=bool(value.get("controls")),
+            start_time=value.get("start_time"),
+            recording_index=value.get("recording"),
+            poster=value.get("poster"),
+        )
+
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context=parent_context)
+        context.update(player_context(value.get("stream"), self.options(value)))
+        return context
+
+    def get_api_representation(self, value, context=None):
+        """The resolved playback, for headless front ends: URLs, state, region, metadata."""
+        stream = value.get("stream")
+        player = player_context(stream, self.options(value))
+        shown = player["playback"]
+        recording = shown.recording
+        return {
+            "stream_id": stream.stream_id_str if stream else None,
+            "title": player["title"],
+            "state": shown.state,
+            "reason": shown.reason,
+            "region": shown.region or None,
+            "url": shown.url or None,
+            "alternate_urls": list(shown.alternate_urls),
+            "poster": player["poster_url"] or None,
+            "caption": player["caption"],
+            "autoplay": player["autoplay"],
+            "muted": player["muted"],
+            "loop": player["loop"],
+            "controls": player["controls"],
+            "start_time": value.get("start_time"),
+            "recording": None
+            if recording is None
+            else {
+                "index": recording.index,
+                "created_at": recording.created_at.isoformat() if recording.created_at else None,
+                "duration": recording.duration,
+                "size": recording.size,
+                "name": recording.name,
+                "rendition_id": recording.rendition_id,
+            },
+        }

@@ -1,0 +1,235 @@
+"""The VodStream snippet: a nanoStream stream registered by an editor, and its snapshot.
+
+The snapshot is the last good answer from bintu plus the last failure, kept in the
+database so that a page renders from its own rows even when bintu and the cache
+are both gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from wagtail.images import get_image_model_string
+from wagtail.search import index
+
+from . import resolver
+from .conf import nanovod_settings
+from .parsing import Stream
+from .playback import (
+    AUTO_REGION,
+    LIVE,
+    PROCESSING,
+    READY,
+    UNAVAILABLE,
+    UNVERIFIED,
+    Playback,
+    playback,
+    stream_state,
+)
+from .resolver import ResolvedStream
+
+STREAM_ID_HELP = _(
+    "The stream's id in nanoStream Cloud, a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba "
+    "(the dashboard shows it on the stream's page)."
+)
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """``auto`` and the configured regions, read at call time."""
+    names = {"eu": _("Europe"), "us": _("North America"), "au": _("Australia")}
+    return [(AUTO_REGION, _("Automatic (from the recording URL)"))] + [
+        (code, names.get(code, code.upper())) for code in nanovod_settings.REGIONS
+    ]
+
+
+class StreamIdField(models.UUIDField):
+    """A UUID field whose form error says what a stream id looks like."""
+
+    def formfield(self, **kwargs):
+        kwargs.setdefault("form_class", forms.UUIDField)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid": _(
+                    "This is not a nanoStream stream id. A stream id is a UUID: 32 hex "
+                    "digits in groups of 8-4-4-4-12, such as "
+                    "1dec3bbc-758b-4879-a202-7ae877d511ba."
+                )
+            },
+        )
+        return super().formfield(**kwargs)
+
+
+class VodStreamQuerySet(models.QuerySet):
+    """Queries for streams, and the one call that brings many of them up to date."""
+
+    def for_render(self):
+        """What a player needs in the same query: the poster, and its renditions."""
+        return self.select_related("poster").prefetch_related("poster__renditions")
+
+
+class VodStream(index.Indexed, models.Model):
+    """A nanoStream Cloud stream whose recordings editors put on pages."""
+
+    STATUS_CHOICES = [
+        (READY, _("Ready")),
+        (PROCESSING, _("Processing")),
+        (LIVE, _("Live")),
+        (UNAVAILABLE, _("Unavailable")),
+        (UNVERIFIED, _("Not verified")),
+    ]
+
+    stream_id = StreamIdField(_("stream id"), unique=True, help_text=STREAM_ID_HELP)
+    title = models.CharField(_("title"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    region = models.CharField(
+        _("storage region"),
+        max_length=16,
+        choices=region_choices,
+        default=AUTO_REGION,
+        help_text=_(
+            "Where the recordings are stored. Automatic reads it from the recording URL; "
+            "a region set here moves playback to that region's host."
+        ),
+    )
+    poster = models.ForeignKey(
+        get_image_model_string(),
+        verbose_name=_("poster"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Shown before playback; replaces the thumbnail from nanoStream."),
+    )
+
+    # The snapshot: written by the resolver's outcome, never by editors.
+    snapshot = models.JSONField(null=True, blank=True, editable=False)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True, editable=False)
+    fresh_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=32, blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Derived from the snapshot on every change, so listings filter and sort in SQL.
+    status = models.CharField(
+        _("state"), max_length=16, choices=STATUS_CHOICES, default=UNVERIFIED, editable=False
+    )
+    recording_count = models.PositiveIntegerField(_("recordings"), default=0, editable=False)
+    bintu_tags = models.TextField(_("nanoStream tags"), blank=True, editable=False)
+
+    objects = VodStreamQuerySet.as_manager()
+
+    search_fields = [
+        index.SearchField("title"),
+        index.SearchField("description"),
+        index.SearchField("bintu_tags"),
+        index.AutocompleteField("title"),
+        index.FilterField("status"),
+        index.FilterField("region"),
+        index.FilterField("stream_id"),
+    ]
+
+    class Meta:
+        verbose_name = _("nanoStream recording")
+        verbose_name_plural = _("nanoStream recordings")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def stream_id_str(self) -> str:
+        return str(self.stream_id)
+
+    # -- the snapshot, as the resolver sees it ------------------------------------------
+
+    def to_resolved(self) -> ResolvedStream:
+        """The snapshot as a :class:`ResolvedStream`."""
+        return ResolvedStream(
+            stream_id=self.stream_id_str,
+            stream=Stream.from_dict(self.snapshot) if self.snapshot else None,
+            fetched_at=_timestamp(self.synced_at),
+            fresh_until=_timestamp(self.fresh_until) or 0.0,
+            error=self.last_error,
+            error_at=_timestamp(self.last_error_at),
+        )
+
+    def apply(self, resolved: ResolvedStream) -> None:
+        """Take the resolver's outcome into the snapshot fields (not saved)."""
+        stream = resolved.stream
+        self.snapshot = stream.to_dict() if stream else None
+        self.synced_at = _datetime(resolved.fetched_at)
+        self.fresh_until = _datetime(resolved.fresh_until)
+        self.last_error = resolved.error
+        self.last_error_at = _datetime(resolved.error_at)
+        self.status = stream_state(resolved)[0]
+        self.recording_count = len(stream.recordings) if stream else 0
+        self.bintu_tags = " ".join(stream.tags) if stream else ""
+        self.__dict__.pop("resolved", None)
+
+    SNAPSHOT_FIELDS = [
+        "snapshot",
+        "synced_at",
+        "fresh_until",
+        "last_error",
+        "last_error_at",
+        "status",
+        "recording_count",
+        "bintu_tags",
+    ]
+
+    @property
+    def resolved(self) -> ResolvedStream:
+        """The snapshot, memoised per instance (the player reads it several times)."""
+        if "resolved" not in self.__dict__:
+            self.__dict__["resolved"] = self.to_resolved()
+        return self.__dict__["resolved"]
+
+    def playback(self, *, recording_index: int | None = None) -> Playback:
+        """What the player shows for this stream, with the editor's region applied."""
+        return playback(self.resolved, region=self.region, recording_index=recording_index)
+
+    def refresh_from_bintu(self) -> ResolvedStream:
+        """Ask bintu now and store the outcome; a failure keeps the last good answer."""
+        outcome = resolver.refresh(self.stream_id_str, known=self.to_resolved())
+        self.apply(outcome)
+        if self.pk:
+            type(self).objects.filter(pk=self.pk).update(
+                **{name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
+            )
+        return outcome
+
+
+def bring_up_to_date(streams: Iterable[VodStream]) -> None:
+    """Resolve many snippets at once; store the snapshots that changed in one query.
+
+    Fresh snapshots cost nothing; the rest cost one cache read together and, if
+    bintu is asked, one ``bulk_update``.
+    """
+    by_id: dict[str, list[VodStream]] = {}
+    for stream in streams:
+        by_id.setdefault(stream.stream_id_str, []).append(stream)
+    if not by_id:
+        return
+    known = {stream_id: group[0].resolved for stream_id, group in by_id.items()}
+    outcome = resolver.resolve_many(known, known=known)
+    changed = []
+    for stream_id, group in by_id.items():
+        if outcome[stream_id] is known[stream_id]:
+            continue
+        for stream in group:
+            stream.apply(outcome[stream_id])
+            stream.__dict__["resolved"] = outcome[stream_id]
+        changed.append(group[0])
+    if changed:
+        VodStream.objects.bulk_update(changed, VodStream.SNAPSHOT_FIELDS)
+
+
+def _timestamp(value: datetime | None) -> float | None:
+    return value.timestamp() if value else None
+
+
+def _datetime(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
