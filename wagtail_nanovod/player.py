@@ -10,7 +10,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from wagtail.images.models import SourceImageIOError
+from wagtail.images.models import Filter, SourceImageIOError
 
 from .exceptions import InvalidStreamId
 from .models import VodStream, bring_up_to_date
@@ -71,7 +71,8 @@ def player_context(stream: VodStream | None, options: PlayerOptions, *, resolved
         # Browsers only autoplay muted video; an editor who asks for autoplay gets both.
         "muted": options.autoplay,
         "loop": options.loop,
-        "controls": options.controls or not options.autoplay,
+        # Moving video must be pausable (WCAG 2.2.2): autoplay keeps the controls.
+        "controls": options.controls or options.autoplay,
         "state_template": STATE_TEMPLATE.format(state=shown.state),
     }
 
@@ -107,7 +108,12 @@ def _rendition_url(image) -> str:
     if image is None:
         return ""
     try:
-        return image.get_rendition(POSTER_FILTER).url
+        # get_rendition() writes Wagtail's rendition cache on every call, one round trip
+        # per poster; a rendition prefetched with the page's streams needs none.
+        try:
+            return image.find_existing_rendition(Filter(POSTER_FILTER)).url
+        except image.get_rendition_model().DoesNotExist:
+            return image.get_rendition(POSTER_FILTER).url
     except (SourceImageIOError, OSError):  # a lost image file must not break the page
         logger.warning("Could not make a poster rendition of image %s", image.pk, exc_info=True)
         return ""

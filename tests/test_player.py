@@ -1,0 +1,255 @@
+"""The player as visitors get it: real pages rendered through Wagtail, against the fake bintu."""
+
+import re
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
+from wagtail.images import get_image_model
+from wagtail.images.tests.utils import get_test_image_file
+
+from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.testing import Fault
+
+from .conftest import TEST_KEY
+from .counting_cache import CountingCache
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def render(client, page) -> str:
+    response = client.get(page.url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert TEST_KEY not in html
+    return html
+
+
+def figures(html):
+    """The player roots of a page, each as (attributes dict, inner html)."""
+    found = []
+    for attrs, inner in re.findall(r"<figure ([^>]*)>(.*?)</figure>", html, re.S):
+        found.append((dict(re.findall(r'(data-nanovod-[a-z]+)="([^"]*)"', attrs)), inner))
+    return found
+
+
+def test_a_ready_recording_plays_from_its_regions_host(client, bintu, make_snippet, make_event_page):
+    snippet = make_snippet(regions=("us",), title="Keynote <day 1>")
+    page = make_event_page([snippet], caption="Opening keynote")
+    ((attrs, inner),) = figures(render(client, page))
+    assert attrs == {
+        "data-nanovod-stream": str(snippet.stream_id),
+        "data-nanovod-state": "ready",
+        "data-nanovod-region": "us",
+    }
+    video = re.search(r"<video([^>]*)>", inner).group(1)
+    for attribute in ("controls", 'preload="metadata"', "playsinline", 'aria-label="Keynote &lt;day 1&gt;"'):
+        assert attribute in video
+    assert f'poster="{bintu.region_urls["eu"]}/vod/thumbnails/' in video
+    sources = re.findall(r'<source src="([^"]+)" type="video/mp4">', inner)
+    assert sources[0].startswith(bintu.region_urls["us"] + "/")
+    # Failover sources: the same path on the other regions, after the storage region.
+    assert {s.split("/")[2] for s in sources[1:]} == {
+        bintu.region_urls[r].split("/")[2] for r in ("eu", "au")
+    }
+    assert re.search(rf'<a href="{re.escape(sources[0])}">Download the recording', inner)
+    assert "aspect-ratio: 16 / 9" in inner
+    assert "<figcaption" in inner and "Opening keynote" in inner
+
+
+def test_an_explicit_region_moves_the_url_to_that_regions_host(
+    client, bintu, make_snippet, make_event_page
+):
+    snippet = make_snippet(regions=("eu",), region="au")
+    ((attrs, inner),) = figures(render(client, make_event_page([snippet])))
+    assert attrs["data-nanovod-region"] == "au"
+    source = re.search(r'<source src="([^"]+)"', inner).group(1)
+    assert source.startswith(bintu.region_urls["au"] + "/")
+    # The moved URL is the file's real place: the fake serves it only from there.
+    assert bintu.region_urls["eu"] not in source
+
+
+@pytest.mark.parametrize(
+    ("setup", "state", "message"),
+    [
+        ({"state": "ended", "regions": ()}, "processing", "being processed"),
+        ({"state": "live", "regions": ()}, "live", "live now"),
+        ({"state": "created", "regions": ()}, "unavailable", "has not started yet"),
+        ({"state": "deleted", "regions": ("eu",)}, "unavailable", "not available"),
+    ],
+)
+def test_each_state_without_a_recording_shows_a_clear_message(
+    client, make_snippet, make_event_page, setup, state, message
+):
+    snippet = make_snippet(**setup)
+    ((attrs, inner),) = figures(render(client, make_event_page([snippet])))
+    assert attrs["data-nanovod-state"] == state
+    assert "data-nanovod-region" not in attrs
+    assert "<video" not in inner
+    assert message in inner
+    # The poster (bintu's thumbnail) stays, behind the message.
+    assert "/vod/thumbnails/" in inner
+
+
+def test_a_stream_bintu_does_not_know_is_unavailable(client, bintu, make_event_page):
+    snippet = VodStream.objects.create(stream_id="00000000-0000-4000-8000-0000000000aa", title="Gone")
+    snippet.refresh_from_bintu()
+    ((attrs, inner),) = figures(render(client, make_event_page([snippet])))
+    assert attrs["data-nanovod-state"] == "unavailable"
+    assert "not available" in inner
+
+
+def test_bintu_never_reachable_is_unavailable_not_a_500(client, bintu, make_event_page):
+    bintu.inject(Fault.status(503))
+    snippet = VodStream.objects.create(stream_id=bintu.add_stream(), title="Unlucky")
+    page = make_event_page([snippet])
+    ((attrs, inner),) = figures(render(client, page))
+    assert attrs["data-nanovod-state"] == "unavailable"
+
+
+def test_a_hostile_payload_renders_as_unavailable_or_plain_text(client, bintu, make_event_page):
+    stream_id = bintu.add_stream()
+    payload = bintu.stream_payload(stream_id)
+    payload["playout"]["web"] = [{"type": "vod", "url": "javascript:alert(1)", "index": 1}]
+    payload["playout"]["thumbnails"] = [{"url": 'https://x.nanocosmos.de/"><script>alert(1)</script>'}]
+    bintu.set_payload(stream_id, payload)
+    snippet = VodStream.objects.create(stream_id=stream_id, title="<script>alert('t')</script>")
+    snippet.refresh_from_bintu()
+    html = render(client, make_event_page([snippet]))
+    ((attrs, inner),) = figures(html)
+    assert attrs["data-nanovod-state"] == "processing"
+    assert "javascript:" not in html
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#x27;t&#x27;)&lt;/script&gt;" in html
+
+
+def test_the_editors_options_reach_the_video(client, bintu, make_snippet, make_event_page):
+    snippet = make_snippet(regions=("eu",))
+    page = make_event_page([snippet], autoplay=True, loop=True, controls=False, start_time=90)
+    ((attrs, inner),) = figures(render(client, page))
+    video = re.search(r"<video([^>]*)>", inner).group(1)
+    assert " autoplay" in video and " muted" in video and " loop" in video
+    # Autoplay without controls would leave a visitor no way to pause: controls stay.
+    assert " controls" in video
+    assert re.search(r'<source src="[^"]+\.mp4#t=90"', inner)
+
+
+def test_controls_can_be_turned_off_without_autoplay(client, make_snippet, make_event_page):
+    page = make_event_page([make_snippet()], controls=False)
+    ((attrs, inner),) = figures(render(client, page))
+    assert " controls" not in re.search(r"<video([^>]*)>", inner).group(1)
+
+
+def test_a_chosen_recording_plays_instead_of_the_latest(client, bintu, make_snippet, make_event_page):
+    snippet = make_snippet(regions=("eu", "us", "au"))
+    ((_, latest),) = figures(render(client, make_event_page([snippet], slug="latest")))
+    ((attrs, chosen),) = figures(render(client, make_event_page([snippet], slug="chosen", recording=1)))
+    assert re.search(r'<source src="[^"]+-3\.mp4"', latest)
+    assert re.search(r'<source src="[^"]+-1\.mp4"', chosen)
+    assert attrs["data-nanovod-region"] == "eu"
+    ((attrs, missing),) = figures(render(client, make_event_page([snippet], slug="missing", recording=9)))
+    assert attrs["data-nanovod-state"] == "unavailable"
+
+
+def test_posters_the_block_overrides_the_snippet_overrides_bintu(
+    client, make_snippet, make_event_page
+):
+    Image = get_image_model()
+    snippet_poster = Image.objects.create(title="snippet", file=get_test_image_file("snippet.png"))
+    block_poster = Image.objects.create(title="block", file=get_test_image_file("block.png"))
+    snippet = make_snippet()
+    snippet.poster = snippet_poster
+    snippet.save()
+    with_snippet_poster = render(client, make_event_page([snippet], slug="a"))
+    assert re.search(r'poster="/media/images/snippet[^"]*\.jpg"', with_snippet_poster)
+    with_block_poster = render(client, make_event_page([snippet], slug="b", poster=block_poster.pk))
+    assert re.search(r'poster="/media/images/block[^"]*\.jpg"', with_block_poster)
+
+
+@pytest.fixture
+def counting_default_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "tests.counting_cache.CountingCache"}}
+    caches["default"].clear()
+    CountingCache.round_trips = 0
+    return CountingCache
+
+
+def _costs(client, page):
+    CountingCache.round_trips = 0
+    with CaptureQueriesContext(connection) as queries:
+        render(client, page)
+    return len(queries), CountingCache.round_trips
+
+
+def test_many_blocks_cost_what_one_costs(client, bintu, make_snippet, make_event_page, counting_default_cache):
+    Image = get_image_model()
+    snippets = [make_snippet(title=f"Talk {n}") for n in range(20)]
+    for snippet in snippets:
+        snippet.poster = Image.objects.create(title="p", file=get_test_image_file())
+        snippet.save()
+    one = make_event_page(snippets[:1], slug="one")
+    twenty = make_event_page(snippets, slug="twenty")
+    render(client, one), render(client, twenty)  # warm: renditions made, sessions settled
+    bintu.reset_requests()
+    assert _costs(client, one) == _costs(client, twenty)
+    assert bintu.calls() == 0
+
+
+def test_the_template_tag_takes_a_snippet_or_a_stream_id(bintu, make_snippet):
+    snippet = make_snippet(regions=("us",), title="Tagged")
+    template = Template(
+        "{% load wagtail_nanovod_tags %}"
+        "{% nanovod_player snippet caption='Hello' %}|{% nanovod_player stream_id %}"
+        "|{% nanovod_player other_id %}|{% nanovod_player '../organisation' %}"
+    )
+    other_id = bintu.add_stream(state="live")
+    html = template.render(
+        Context({"snippet": snippet, "stream_id": str(snippet.stream_id), "other_id": other_id})
+    )
+    by_snippet, by_id, bare, invalid = html.split("|")
+    assert 'data-nanovod-region="us"' in by_snippet and "Hello" in by_snippet
+    assert 'data-nanovod-region="us"' in by_id and 'aria-label="Tagged"' in by_id
+    assert f'data-nanovod-stream="{other_id}" data-nanovod-state="live"' in bare
+    assert 'data-nanovod-state="unavailable"' in invalid
+    assert TEST_KEY not in html
+
+
+def test_a_stale_snapshot_is_refreshed_and_a_failure_keeps_it(client, bintu, make_snippet, make_event_page):
+    snippet = make_snippet(state="live", regions=())
+    page = make_event_page([snippet])
+    assert figures(render(client, page))[0][0]["data-nanovod-state"] == "live"
+    bintu.set_state(snippet.stream_id_str, "ended")
+    bintu.add_recording(snippet.stream_id_str, region="us")
+    VodStream.objects.update(fresh_until=None)
+    caches["default"].clear()
+    assert figures(render(client, page))[0][0]["data-nanovod-region"] == "us"
+    assert VodStream.objects.get().status == "ready"
+
+    VodStream.objects.update(fresh_until=None)
+    caches["default"].clear()
+    bintu.inject(Fault.status(500))
+    assert figures(render(client, page))[0][0]["data-nanovod-region"] == "us"
+    stored = VodStream.objects.get()
+    assert (stored.status, stored.last_error) == ("ready", "server_error")
+
+
+def test_the_api_representation_gives_the_resolved_playback(bintu, make_snippet, make_event_page):
+    snippet = make_snippet(regions=("au",), title="API talk")
+    page = make_event_page([snippet], caption="Cap", start_time=5)
+    block = page.body[0]
+    data = block.block.get_api_representation(block.value)
+    assert data["stream_id"] == str(snippet.stream_id)
+    assert (data["state"], data["region"], data["title"]) == ("ready", "au", "API talk")
+    assert data["url"].startswith(bintu.region_urls["au"] + "/")
+    assert len(data["alternate_urls"]) == 2
+    assert data["poster"].endswith(".jpg")
+    assert data["recording"]["index"] == 1
+    assert data["recording"]["created_at"]
+    assert (data["caption"], data["start_time"]) == ("Cap", 5)
