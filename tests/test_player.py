@@ -40,7 +40,9 @@ def figures(html):
     return found
 
 
-def test_a_ready_recording_plays_from_its_regions_host(client, bintu, make_snippet, make_event_page):
+def test_a_ready_recording_plays_from_its_regions_host(
+    client, bintu, make_snippet, make_event_page
+):
     snippet = make_snippet(regions=("us",), title="Keynote <day 1>")
     page = make_event_page([snippet], caption="Opening keynote")
     ((attrs, inner),) = figures(render(client, page))
@@ -50,7 +52,12 @@ def test_a_ready_recording_plays_from_its_regions_host(client, bintu, make_snipp
         "data-nanovod-region": "us",
     }
     video = re.search(r"<video([^>]*)>", inner).group(1)
-    for attribute in ("controls", 'preload="metadata"', "playsinline", 'aria-label="Keynote &lt;day 1&gt;"'):
+    for attribute in (
+        "controls",
+        'preload="metadata"',
+        "playsinline",
+        'aria-label="Keynote &lt;day 1&gt;"',
+    ):
         assert attribute in video
     assert f'poster="{bintu.region_urls["eu"]}/vod/thumbnails/' in video
     sources = re.findall(r'<source src="([^"]+)" type="video/mp4">', inner)
@@ -99,7 +106,9 @@ def test_each_state_without_a_recording_shows_a_clear_message(
 
 
 def test_a_stream_bintu_does_not_know_is_unavailable(client, bintu, make_event_page):
-    snippet = VodStream.objects.create(stream_id="00000000-0000-4000-8000-0000000000aa", title="Gone")
+    snippet = VodStream.objects.create(
+        stream_id="00000000-0000-4000-8000-0000000000aa", title="Gone"
+    )
     snippet.refresh_from_bintu()
     ((attrs, inner),) = figures(render(client, make_event_page([snippet])))
     assert attrs["data-nanovod-state"] == "unavailable"
@@ -110,7 +119,7 @@ def test_bintu_never_reachable_is_unavailable_not_a_500(client, bintu, make_even
     bintu.inject(Fault.status(503))
     snippet = VodStream.objects.create(stream_id=bintu.add_stream(), title="Unlucky")
     page = make_event_page([snippet])
-    ((attrs, inner),) = figures(render(client, page))
+    ((attrs, _inner),) = figures(render(client, page))
     assert attrs["data-nanovod-state"] == "unavailable"
 
 
@@ -118,12 +127,14 @@ def test_a_hostile_payload_renders_as_unavailable_or_plain_text(client, bintu, m
     stream_id = bintu.add_stream()
     payload = bintu.stream_payload(stream_id)
     payload["playout"]["web"] = [{"type": "vod", "url": "javascript:alert(1)", "index": 1}]
-    payload["playout"]["thumbnails"] = [{"url": 'https://x.nanocosmos.de/"><script>alert(1)</script>'}]
+    payload["playout"]["thumbnails"] = [
+        {"url": 'https://x.nanocosmos.de/"><script>alert(1)</script>'}
+    ]
     bintu.set_payload(stream_id, payload)
     snippet = VodStream.objects.create(stream_id=stream_id, title="<script>alert('t')</script>")
     snippet.refresh_from_bintu()
     html = render(client, make_event_page([snippet]))
-    ((attrs, inner),) = figures(html)
+    ((attrs, _inner),) = figures(html)
     assert attrs["data-nanovod-state"] == "processing"
     assert "javascript:" not in html
     assert "<script>" not in html
@@ -133,7 +144,7 @@ def test_a_hostile_payload_renders_as_unavailable_or_plain_text(client, bintu, m
 def test_the_editors_options_reach_the_video(client, bintu, make_snippet, make_event_page):
     snippet = make_snippet(regions=("eu",))
     page = make_event_page([snippet], autoplay=True, loop=True, controls=False, start_time=90)
-    ((attrs, inner),) = figures(render(client, page))
+    ((_attrs, inner),) = figures(render(client, page))
     video = re.search(r"<video([^>]*)>", inner).group(1)
     assert " autoplay" in video and " muted" in video and " loop" in video
     # Autoplay without controls would leave a visitor no way to pause: controls stay.
@@ -143,18 +154,24 @@ def test_the_editors_options_reach_the_video(client, bintu, make_snippet, make_e
 
 def test_controls_can_be_turned_off_without_autoplay(client, make_snippet, make_event_page):
     page = make_event_page([make_snippet()], controls=False)
-    ((attrs, inner),) = figures(render(client, page))
+    ((_attrs, inner),) = figures(render(client, page))
     assert " controls" not in re.search(r"<video([^>]*)>", inner).group(1)
 
 
-def test_a_chosen_recording_plays_instead_of_the_latest(client, bintu, make_snippet, make_event_page):
+def test_a_chosen_recording_plays_instead_of_the_latest(
+    client, bintu, make_snippet, make_event_page
+):
     snippet = make_snippet(regions=("eu", "us", "au"))
     ((_, latest),) = figures(render(client, make_event_page([snippet], slug="latest")))
-    ((attrs, chosen),) = figures(render(client, make_event_page([snippet], slug="chosen", recording=1)))
+    ((attrs, chosen),) = figures(
+        render(client, make_event_page([snippet], slug="chosen", recording=1))
+    )
     assert re.search(r'<source src="[^"]+-3\.mp4"', latest)
     assert re.search(r'<source src="[^"]+-1\.mp4"', chosen)
     assert attrs["data-nanovod-region"] == "eu"
-    ((attrs, missing),) = figures(render(client, make_event_page([snippet], slug="missing", recording=9)))
+    ((attrs, _missing),) = figures(
+        render(client, make_event_page([snippet], slug="missing", recording=9))
+    )
     assert attrs["data-nanovod-state"] == "unavailable"
 
 
@@ -169,7 +186,9 @@ def test_posters_the_block_overrides_the_snippet_overrides_bintu(
     snippet.save()
     with_snippet_poster = render(client, make_event_page([snippet], slug="a"))
     assert re.search(r'poster="/media/images/snippet[^"]*\.jpg"', with_snippet_poster)
-    with_block_poster = render(client, make_event_page([snippet], slug="b", poster=block_poster.pk))
+    with_block_poster = render(
+        client, make_event_page([snippet], slug="b", poster=block_poster.pk)
+    )
     assert re.search(r'poster="/media/images/block[^"]*\.jpg"', with_block_poster)
 
 
@@ -188,7 +207,9 @@ def _costs(client, page):
     return len(queries), CountingCache.round_trips
 
 
-def test_many_blocks_cost_what_one_costs(client, bintu, make_snippet, make_event_page, counting_default_cache):
+def test_many_blocks_cost_what_one_costs(
+    client, bintu, make_snippet, make_event_page, counting_default_cache
+):
     Image = get_image_model()
     snippets = [make_snippet(title=f"Talk {n}") for n in range(20)]
     for snippet in snippets:
@@ -221,7 +242,9 @@ def test_the_template_tag_takes_a_snippet_or_a_stream_id(bintu, make_snippet):
     assert TEST_KEY not in html
 
 
-def test_a_stale_snapshot_is_refreshed_and_a_failure_keeps_it(client, bintu, make_snippet, make_event_page):
+def test_a_stale_snapshot_is_refreshed_and_a_failure_keeps_it(
+    client, bintu, make_snippet, make_event_page
+):
     snippet = make_snippet(state="live", regions=())
     page = make_event_page([snippet])
     assert figures(render(client, page))[0][0]["data-nanovod-state"] == "live"
