@@ -8,7 +8,7 @@ from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
-from .models import VodStream, bring_up_to_date
+from .models import RenderBatch, VodStream
 from .player import POSTER_FILTER, PlayerOptions, player_context
 
 
@@ -20,10 +20,10 @@ class VodStreamChooserBlock(SnippetChooserBlock):
 
     def bulk_to_python(self, values):
         # Wagtail hands every VOD block of a StreamField to this at once: one query
-        # (and one renditions query) for the page, then one resolver pass for all.
-        # The same stream twice on a page shares one instance: the player only reads it.
+        # (and one renditions query) for the page, then one resolver pass for all when
+        # the first is rendered. The same stream twice on a page shares one instance.
         found = VodStream.objects.for_render().in_bulk([v for v in values if v is not None])
-        bring_up_to_date(found.values())
+        RenderBatch(found.values())
         return [found.get(value) for value in values]
 
 

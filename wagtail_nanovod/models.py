@@ -189,6 +189,9 @@ class VodStream(index.Indexed, models.Model):
 
     def playback(self, *, recording_index: int | None = None) -> Playback:
         """What the player shows for this stream, with the editor's region applied."""
+        batch = self.__dict__.get("_render_batch")
+        if batch is not None:
+            batch.bring_up_to_date()
         return playback(self.resolved, region=self.region, recording_index=recording_index)
 
     def refresh_from_bintu(self) -> ResolvedStream:
@@ -200,6 +203,23 @@ class VodStream(index.Indexed, models.Model):
                 **{name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
             )
         return outcome
+
+
+class RenderBatch:
+    """Streams loaded together (a StreamField's), brought up to date together when the
+    first of them is shown, and not before: saving or editing a page asks nothing of bintu.
+    """
+
+    def __init__(self, streams: Iterable[VodStream]) -> None:
+        self.streams = list(streams)
+        self.done = False
+        for stream in self.streams:
+            stream.__dict__["_render_batch"] = self
+
+    def bring_up_to_date(self) -> None:
+        if not self.done:
+            self.done = True
+            bring_up_to_date(self.streams)
 
 
 def bring_up_to_date(streams: Iterable[VodStream]) -> None:

@@ -56,16 +56,17 @@ def player_context(stream: VodStream | None, options: PlayerOptions, *, resolved
         title = ""
         poster = options.poster
     poster_url = _rendition_url(poster) or shown.thumbnail_url
-    src = shown.url
-    if src and options.start_time:
-        # A media fragment: the browser starts there, no script needed.
-        src = f"{src}#t={int(options.start_time)}"
+    # A media fragment starts playback there, no script needed; every source gets it,
+    # so a failover source starts at the same place.
+    fragment = f"#t={int(options.start_time)}" if options.start_time else ""
+    sources = [url + fragment for url in (shown.url, *shown.alternate_urls) if url]
     return {
         "playback": shown,
         "title": title or _("nanoStream recording"),
         "description": stream.description if stream is not None else "",
         "poster_url": poster_url,
-        "src": src,
+        "src": sources[0] if sources else "",
+        "sources": sources,
         "caption": options.caption,
         "autoplay": options.autoplay,
         # Browsers only autoplay muted video; an editor who asks for autoplay gets both.
