@@ -2,7 +2,8 @@
 
 Called by ``python3 dev.py example``. Without ``NANOVOD_API_KEY`` it starts the fake
 bintu from ``wagtail_nanovod.testing`` on free ports of 127.0.0.1, seeded with the
-demo streams, so everything works offline.
+demo streams and their clips (``demo/clips/``), so everything plays offline. With
+the key it talks to the real bintu, where the made-up demo ids are simply not found.
 """
 
 import json
@@ -16,6 +17,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
 
 
 def main(address: str) -> None:
+    # Line by line, so what is printed here and what is logged keep their order in a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+    os.environ["EXAMPLE_SITE_ADDRESS"] = address
     fake = None
     if os.environ.get("NANOVOD_API_KEY"):
         print("NANOVOD_API_KEY is set: using the real bintu.")
@@ -26,8 +30,11 @@ def main(address: str) -> None:
 
         fake = FakeBintu(api_key="made-up-demo-key").start()
         seed(fake)
+        # Read by demo/settings.py; new ports on every run, which load_demo catches up with.
         os.environ["NANOVOD_FAKE_BINTU"] = json.dumps(fake.settings())
         print(f"No NANOVOD_API_KEY: using a fake bintu at {fake.api_url}.")
+        hosts = ", ".join(f"{region} {url}" for region, url in fake.region_urls.items())
+        print(f"Recordings are served by one fake host per region: {hosts}.")
 
     import django
     from django.core.management import call_command

@@ -1,19 +1,24 @@
-"""The README's first command: the example site starts offline and shows the demo streams."""
+"""The README's first command: the example site starts offline and plays the demo clips.
 
+``example_site/run.py`` runs in a subprocess, as ``python3 dev.py example`` runs it, on a
+free port with a temporary database; the tests look at it as a visitor and an editor would.
+"""
+
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-EU_STREAM = "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e01"
-UNKNOWN_STREAM = "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e06"
+CLIPS = ROOT / "example_site" / "demo" / "clips"
+FAKE_KEY = "made-up-demo-key"  # run.py's key for the fake bintu: must never be shown
 
 
 def _free_port() -> int:
@@ -22,22 +27,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (our own server)
-        return response.read().decode()
-
-
-@pytest.fixture
-def example_site(tmp_path):
-    """The example site as run.py starts it, on a free port and a fresh database."""
+@contextlib.contextmanager
+def _running_site(folder: Path):
+    """run.py on a free port, with its database and uploads in *folder*: (URL, log file)."""
     port = _free_port()
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in ("NANOVOD_API_KEY", "DJANGO_SETTINGS_MODULE")
+        if name not in ("NANOVOD_API_KEY", "NANOVOD_FAKE_BINTU", "DJANGO_SETTINGS_MODULE")
     }
-    env["EXAMPLE_SITE_DATABASE"] = str(tmp_path / "db.sqlite3")
-    log = tmp_path / "server.log"
+    env["EXAMPLE_SITE_DATABASE"] = str(folder / "db.sqlite3")
+    env["EXAMPLE_SITE_MEDIA"] = str(folder / "media")
+    log = folder / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "example_site/run.py", f"127.0.0.1:{port}"],
@@ -51,9 +52,9 @@ def example_site(tmp_path):
     try:
         while True:
             try:
-                _get(base_url + "/admin/login/")
+                requests.get(base_url + "/admin/login/", timeout=10)
                 break
-            except OSError:
+            except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the example site did not start:\n{log.read_text()}")
                 time.sleep(0.3)
@@ -63,15 +64,141 @@ def example_site(tmp_path):
         process.wait(timeout=30)
 
 
-def test_the_example_site_runs_offline_against_the_fake_bintu(example_site):
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory):
+    """One running example site for the tests of this module."""
+    with _running_site(tmp_path_factory.mktemp("example_site")) as site:
+        yield site
+
+
+def _region_hosts(log: Path) -> dict[str, str]:
+    """The fake's file server of each region, as run.py prints them."""
+    line = re.search(r"one fake host per region: (.*)\.$", log.read_text(), re.M)
+    assert line, log.read_text()
+    return dict(re.findall(r"(\w+) (http://127\.0\.0\.1:\d+)", line[1]))
+
+
+def _players(html: str) -> list[dict[str, str]]:
+    """Each player's data-nanovod-* attributes, and the src of its first <source>."""
+    players = []
+    for figure in re.findall(r"<figure .*?</figure>", html, re.S):
+        tag = figure[: figure.index(">")]
+        player = dict(re.findall(r'data-nanovod-([a-z]+)="([^"]*)"', tag))
+        source = re.search(r'<source src="([^"]+)"', figure)
+        player["src"] = source[1] if source else ""
+        players.append(player)
+    return players
+
+
+def _get(url: str) -> str:
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200, url
+    return response.text
+
+
+def test_each_recording_plays_from_its_regions_fake_host(example_site):
     base_url, log = example_site
+    hosts = _region_hosts(log)
+    players = _players(_get(base_url + "/recordings/"))
+
+    assert [(p["state"], p.get("region")) for p in players] == [
+        ("ready", "eu"),
+        ("ready", "us"),
+        ("ready", "au"),
+    ]
+    for player in players:
+        region = player["region"]
+        # The AU one too: bintu names the EU host for it, the snippet's region moves it.
+        assert player["src"].startswith(hosts[region] + "/"), player
+        url = player["src"].split("#")[0]
+        response = requests.get(url, headers={"Range": "bytes=0-99"}, timeout=10)
+        assert response.status_code == 206
+        clip_size = (CLIPS / f"{region}.mp4").stat().st_size
+        assert response.headers["Content-Range"] == f"bytes 0-99/{clip_size}"
+        assert response.content[4:8] == b"ftyp"
+
+
+def test_the_player_options_of_the_recordings_page(example_site):
+    base_url, _log = example_site
+    html = _get(base_url + "/recordings/")
+
+    assert "<figcaption" in html and "Recorded on the main stage in Frankfurt." in html
+    assert re.search(r'<source src="[^"]+\.mp4#t=2"', html)  # the panel starts at 0:02
+    # Posters are the Wagtail images load_demo uploaded, served from MEDIA_URL.
+    posters = re.findall(r'poster="([^"]+)"', html)
+    assert len(posters) == 3
+    for poster in posters:
+        assert poster.startswith("/media/images/")
+        assert requests.get(base_url + poster, timeout=10).headers["Content-Type"] == "image/jpeg"
+
+
+def test_the_states_page_shows_processing_live_and_unavailable(example_site):
+    base_url, _log = example_site
+    html = _get(base_url + "/states/")
+
+    assert [p["state"] for p in _players(html)] == ["processing", "live", "unavailable"]
+    assert "is being processed" in html
+    assert "is live now" in html
+    assert "not available" in html
+
+
+def test_the_front_page_links_to_the_event_pages(example_site):
+    base_url, _log = example_site
     html = _get(base_url + "/")
-    rows = dict(re.findall(r'<tr data-stream="([^"]+)">(.*?)</tr>', html, re.S))
-    assert len(rows) == 6
-    # A recording on the fake's EU file server, resolved through the fake bintu.
-    assert re.search(r'href="http://127\.0\.0\.1:\d+/\w+/[\w-]+-1\.mp4"', rows[EU_STREAM])
-    assert "not_found" in rows[UNKNOWN_STREAM]
+
+    assert 'href="/recordings/"' in html
+    assert 'href="/states/"' in html
+
+
+def test_the_printed_admin_login_works(example_site):
+    base_url, log = example_site
+    printed = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
+    assert printed, log.read_text()
+    session = requests.Session()
+    session.get(base_url + "/admin/login/", timeout=10)
+    response = session.post(
+        base_url + "/admin/login/",
+        data={
+            "username": printed[1],
+            "password": printed[2],
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": base_url + "/admin/login/"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.url == base_url + "/admin/"  # redirected to the dashboard, not the form
+    assert session.get(base_url + "/admin/", timeout=10).status_code == 200
+
+    # The userbar leads an editor from the page to its editor, VOD blocks and all.
+    page = session.get(base_url + "/recordings/", timeout=10).text
+    edit_url = re.search(r'href="[^"]*(/admin/pages/\d+/edit/)"', page)
+    assert edit_url, "no userbar on the page"
+    editor = session.get(base_url + edit_url[1], timeout=10)
+    assert editor.status_code == 200
+    assert "Recorded stream" in editor.text
+
+
+def test_the_fake_key_never_shows(example_site):
+    base_url, log = example_site
+    pages = [_get(base_url + path) for path in ("/", "/recordings/", "/states/")]
+
     printed = log.read_text()
-    assert "Admin login: admin / nanovod-demo" in printed
     assert "using a fake bintu" in printed
-    assert "made-up-demo-key" not in printed + html
+    assert FAKE_KEY not in printed
+    for html in pages:
+        assert FAKE_KEY not in html
+
+
+def test_a_restart_on_the_same_database_follows_the_fake_to_its_new_ports(tmp_path):
+    with _running_site(tmp_path) as (base_url, log):
+        first = _players(_get(base_url + "/recordings/"))
+    with _running_site(tmp_path) as (base_url, log):
+        hosts = _region_hosts(log)
+        second = _players(_get(base_url + "/recordings/"))
+        assert "Admin login: admin / nanovod-demo" in log.read_text()
+        for player in second:
+            assert player["src"].startswith(hosts[player["region"]] + "/")
+            assert requests.get(player["src"].split("#")[0], timeout=10).status_code == 200
+
+    assert [p["src"] for p in first] != [p["src"] for p in second]

@@ -86,10 +86,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static_collected"
 MEDIA_URL = "/media/"
-MEDIA_ROOT = BASE_DIR / "media"
+# Uploaded images (the demo's posters); a test moves them to a temporary folder.
+MEDIA_ROOT = os.environ.get("EXAMPLE_SITE_MEDIA", BASE_DIR / "media")
 
 WAGTAIL_SITE_NAME = "wagtail-nanovod example"
-WAGTAILADMIN_BASE_URL = "http://127.0.0.1:8000"
+# run.py passes on the address it serves, for absolute links (userbar, notifications).
+WAGTAILADMIN_BASE_URL = "http://" + os.environ.get("EXAMPLE_SITE_ADDRESS", "127.0.0.1:8000")
 
 if os.environ.get("NANOVOD_API_KEY"):
     # The real bintu: the package defaults, the key from the environment.

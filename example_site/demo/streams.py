@@ -3,23 +3,96 @@
 Fixed ids, so a database from an earlier run still matches the fake of this one.
 """
 
-DEMO_STREAMS = [
-    # (stream id, title, state, region of its recording or None, what it shows)
-    ("6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e01", "Keynote (stored in Europe)", "ended", "eu"),
-    ("6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e02", "Panel (stored in North America)", "ended", "us"),
-    ("6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e03", "Workshop (stored in Australia)", "ended", "au"),
-    ("6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e04", "Closing talk (recording processing)", "ended", None),
-    ("6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e05", "Live from the main stage", "live", None),
-    # Not known to bintu at all: deleted, or a typo in the id.
-    ("6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e06", "A stream bintu does not know", None, None),
+from dataclasses import dataclass
+from pathlib import Path
+
+CLIPS = Path(__file__).resolve().parent / "clips"
+
+
+@dataclass(frozen=True)
+class DemoStream:
+    """One demo stream: how bintu knows it, and how the editor registered it."""
+
+    stream_id: str
+    title: str
+    description: str
+    #: bintu's state of the stream; None: bintu does not know the id at all.
+    state: str | None
+    #: The region storing its one recording (a clip in clips/), or None.
+    recording: str | None = None
+    #: The snippet's storage region ("auto": read it from the recording URL).
+    region: str = "auto"
+
+    @property
+    def poster(self) -> Path | None:
+        """A frame of its clip, uploaded as the snippet's poster."""
+        return CLIPS / f"{self.recording}.jpg" if self.recording else None
+
+
+EU, US, AU, PROCESSING, LIVE, MISSING = DEMO_STREAMS = [
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e01",
+        "Keynote",
+        "Opening keynote, streamed from Frankfurt: the recording is stored in Europe.",
+        "ended",
+        recording="eu",
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e02",
+        "Panel",
+        "Panel discussion, streamed from New York: the recording is stored in North America.",
+        "ended",
+        recording="us",
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e03",
+        "Workshop",
+        "Workshop, streamed from Sydney: the recording is stored in Australia, but bintu "
+        "hands out the European URL, so the editor set the region to Australia.",
+        "ended",
+        recording="au",
+        region="au",
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e04",
+        "Closing talk",
+        "Ended a moment ago: bintu lists no recording yet while it is being processed.",
+        "ended",
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e05",
+        "Main stage",
+        "On air now: the recording comes after the broadcast.",
+        "live",
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e06",
+        "Lost stream",
+        "An id bintu does not know: the stream was deleted, or the id has a typo.",
+        None,
+    ),
 ]
 
 
 def seed(bintu) -> None:
     """Register the demo streams and their recordings with a running FakeBintu."""
-    for stream_id, title, state, region in DEMO_STREAMS:
-        if state is None:
+    for demo in DEMO_STREAMS:
+        if demo.state is None:
             continue
-        bintu.add_stream(stream_id, state=state, tags=["demo", f"title:{title}"])
-        if region:
-            bintu.add_recording(stream_id, region=region)
+        bintu.add_stream(demo.stream_id, state=demo.state, tags=["demo"])
+        if demo.recording:
+            url = bintu.add_recording(
+                demo.stream_id,
+                region=demo.recording,
+                content=(CLIPS / f"{demo.recording}.mp4").read_bytes(),
+            )
+            if demo.region != "auto":
+                # bintu may name the default region's host for a file stored elsewhere
+                # (the reason the snippet has a region field): serve the EU host's URL,
+                # which answers 404, while the file sits on its own region's host.
+                path = url.removeprefix(bintu.region_urls[demo.recording])
+                payload = bintu.stream_payload(demo.stream_id)
+                for item in payload["playout"]["web"]:
+                    if item["url"] == url:
+                        item["url"] = bintu.region_urls["eu"] + path
+                bintu.set_payload(demo.stream_id, payload)

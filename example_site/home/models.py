@@ -1,21 +1,36 @@
-from demo.streams import DEMO_STREAMS
-from wagtail.fields import RichTextField
+"""The demo's page types: a front page, and event pages that embed recordings."""
+
+from django.db import models
+from wagtail import blocks
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 
-from wagtail_nanovod.resolver import resolve_many
+from wagtail_nanovod.blocks import VodBlock
 
 
 class HomePage(Page):
-    """The demo's front page: what the package resolves for each demo stream."""
+    """The demo's front page: an introduction and a link to each page below it."""
 
     intro = RichTextField(blank=True)
 
     content_panels = [*Page.content_panels, "intro"]
+    subpage_types = ["home.EventPage"]
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        resolved = resolve_many(stream_id for stream_id, *_ in DEMO_STREAMS)
-        context["streams"] = [
-            (title, resolved[stream_id]) for stream_id, title, *_ in DEMO_STREAMS
-        ]
+        context["children"] = self.get_children().live().specific()
         return context
+
+
+class EventPage(Page):
+    """An event's page: text and recorded streams, as an editor arranges them."""
+
+    summary = models.CharField(max_length=255, blank=True, help_text="Shown on the front page.")
+    body = StreamField(
+        [("vod", VodBlock()), ("paragraph", blocks.RichTextBlock())],
+        blank=True,
+    )
+
+    content_panels = [*Page.content_panels, "summary", "body"]
+    parent_page_types = ["home.HomePage"]
+    subpage_types = []

@@ -1,39 +1,166 @@
-"""Create the demo's front page and an admin login; safe to run again."""
+"""Create the demo content and an admin login, and sync the demo streams; safe to run again.
 
+A first run makes the admin user, one VodStream snippet per demo stream (with a
+poster), the front page and two event pages. Every run, the first included, asks
+bintu about each snippet: the fake bintu gets new ports each time the site starts,
+and a snapshot from an earlier run would point at the old ones.
+"""
+
+import os
+
+from demo.streams import AU, DEMO_STREAMS, EU, LIVE, MISSING, PROCESSING, US
 from django.contrib.auth import get_user_model
+from django.core.files.images import ImageFile
 from django.core.management.base import BaseCommand
+from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
-from home.models import HomePage
+from home.models import EventPage, HomePage
+from wagtail_nanovod.models import VodStream
 
 ADMIN_USERNAME = "admin"
 # A local demo on 127.0.0.1: a fixed, printed password is the convenient choice.
 ADMIN_PASSWORD = "nanovod-demo"  # noqa: S105
 
-INTRO = (
-    "<p>Recordings of nanoStream Cloud live streams, resolved through bintu by "
-    "wagtail-nanovod. Each row is one demo stream.</p>"
+HOME_INTRO = (
+    "<p>Recordings of nanoStream Cloud live streams on Wagtail pages, embedded with the "
+    "<code>VodBlock</code> of wagtail-nanovod. Each recording plays from the host of the "
+    "region that stores it.</p>"
 )
 
 
+def recordings_body(snippets):
+    """Three recordings in three regions; one with a caption, one starting at 2 s."""
+    return [
+        _text(
+            "<p>Each player below takes its MP4 from the host of the region that stores the "
+            "recording, and lists the other regions' hosts as fallback sources.</p>"
+        ),
+        _text("<h2>Keynote, stored in Europe</h2>"),
+        _vod(snippets[EU], caption="Recorded on the main stage in Frankfurt."),
+        _text("<h2>Panel, stored in North America</h2><p>This one starts at 0:02.</p>"),
+        _vod(snippets[US], start_time=2),
+        _text(
+            "<h2>Workshop, stored in Australia</h2><p>bintu names the European host for "
+            "this file; the stream's region is set to Australia, so it plays from there.</p>"
+        ),
+        _vod(snippets[AU]),
+    ]
+
+
+def states_body(snippets):
+    """The streams with nothing to play, as visitors see them."""
+    return [
+        _text(
+            "<p>What visitors see when there is nothing to play (yet). These messages are "
+            "the package's state templates, which a site can override one by one.</p>"
+        ),
+        _text("<h2>Recording still processing</h2>"),
+        _vod(snippets[PROCESSING]),
+        _text("<h2>Live now</h2>"),
+        _vod(snippets[LIVE]),
+        _text("<h2>A stream bintu does not know</h2>"),
+        _vod(snippets[MISSING]),
+    ]
+
+
+EVENT_PAGES = [
+    # slug, title, summary, body
+    (
+        "recordings",
+        "Recordings",
+        "Three recordings, stored in Europe, North America and Australia.",
+        recordings_body,
+    ),
+    (
+        "states",
+        "Processing, live, missing",
+        "A recording being processed, a live stream, and a stream bintu does not know.",
+        states_body,
+    ),
+]
+
+
+def _text(html):
+    return {"type": "paragraph", "value": html}
+
+
+def _vod(snippet, **options):
+    return {"type": "vod", "value": {"stream": snippet.pk, **options}}
+
+
 class Command(BaseCommand):
-    help = "Create the demo content and an admin login (admin / nanovod-demo)."
+    help = "Create the demo content and an admin login (admin / nanovod-demo), sync the streams."
 
     def handle(self, *args, **options):
-        User = get_user_model()
-        if not User.objects.filter(username=ADMIN_USERNAME).exists():
-            User.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
+        snippets = {demo: self.snippet(demo) for demo in DEMO_STREAMS}
+        # Before the pages: saving a page loads its blocks, which would ask bintu about
+        # every stream without a snapshot yet.
+        self.stdout.write("Syncing the demo streams with bintu:")
+        for snippet in snippets.values():
+            snippet.refresh_from_bintu()
+            shown = snippet.playback()
+            detail = shown.region if shown.is_ready else shown.reason
+            self.stdout.write(f"  {snippet.title}: {shown.state} ({detail})".removesuffix(" ()"))
 
-        if not HomePage.objects.exists():
+        home = self.home_page()
+        for slug, title, summary, body in EVENT_PAGES:
+            if not home.get_children().filter(slug=slug).exists():
+                page = EventPage(title=title, slug=slug, summary=summary, body=body(snippets))
+                home.add_child(instance=page)
+                page.save_revision().publish()
+
+        if os.environ.get("NANOVOD_API_KEY"):
+            self.stdout.write(
+                "The demo stream ids are made up, so your bintu organisation does not know "
+                "them and they show as unavailable. Point the snippets at your own streams "
+                "in the admin, under nanoStream."
+            )
+        self.stdout.write(f"Demo content ready. Admin login: {self.admin_login()}")
+
+    def admin_login(self):
+        """The admin user, made on the first run; what to log in with."""
+        User = get_user_model()
+        user = User.objects.filter(username=ADMIN_USERNAME).first()
+        if user is None:
+            User.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
+        elif not user.check_password(ADMIN_PASSWORD):
+            return f"{ADMIN_USERNAME} (with the password it was given since)"
+        return f"{ADMIN_USERNAME} / {ADMIN_PASSWORD}"
+
+    def snippet(self, demo):
+        """The snippet of a demo stream, made with its poster on the first run."""
+        snippet, created = VodStream.objects.get_or_create(
+            stream_id=demo.stream_id,
+            defaults={"title": demo.title, "description": demo.description, "region": demo.region},
+        )
+        if created and demo.poster:
+            snippet.poster = self.poster(demo)
+            snippet.save(update_fields=["poster"])
+        return snippet
+
+    def poster(self, demo):
+        """A frame of the demo clip, uploaded as a Wagtail image."""
+        with demo.poster.open("rb") as file:
+            image = get_image_model()(
+                title=f"{demo.title} poster", file=ImageFile(file, name=demo.poster.name)
+            )
+            image.save()
+        return image
+
+    def home_page(self):
+        """The front page, made on the first run in place of Wagtail's placeholder."""
+        home = HomePage.objects.first()
+        if home is None:
             root = Page.get_first_root_node()
             # Wagtail's initial migration makes a placeholder page; the demo replaces it.
             for placeholder in root.get_children().exact_type(Page):
                 placeholder.delete()
-            home = root.add_child(
-                instance=HomePage(title="Recorded live streams", slug="home", intro=INTRO)
-            )
+            home = HomePage(title="Recorded live streams", slug="home", intro=HOME_INTRO)
+            root.add_child(instance=home)
+            home.save_revision().publish()
             Site.objects.update_or_create(
                 is_default_site=True,
                 defaults={"hostname": "localhost", "port": 8000, "root_page": home},
             )
-        self.stdout.write(f"Demo content ready. Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
+        return home
