@@ -17,7 +17,8 @@ from wagtail.images import get_image_model_string
 from wagtail.search import index
 
 from . import resolver
-from .conf import nanovod_settings
+from .conf import DEFAULTS, nanovod_settings
+from .exceptions import ConfigurationError
 from .parsing import Stream
 from .playback import (
     AUTO_REGION,
@@ -41,8 +42,15 @@ STREAM_ID_HELP = _(
 def region_choices() -> list[tuple[str, str]]:
     """``auto`` and the configured regions, read at call time."""
     names = {"eu": _("Europe"), "us": _("North America"), "au": _("Australia")}
+    try:
+        regions = nanovod_settings.REGIONS
+    except ConfigurationError:
+        # Django's model checks call this; the settings check names the problem (E001).
+        regions = DEFAULTS["REGIONS"]
+    if not isinstance(regions, dict):
+        regions = DEFAULTS["REGIONS"]  # E003 names it
     return [(AUTO_REGION, _("Automatic (from the recording URL)"))] + [
-        (code, names.get(code, code.upper())) for code in nanovod_settings.REGIONS
+        (code, names.get(code, code.upper())) for code in regions
     ]
 
 
