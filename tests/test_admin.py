@@ -1,0 +1,486 @@
+"""The snippet's admin: save then verify, listing, edit panel, refresh, import from nanoStream.
+
+Every test goes through the Django test client against the fake bintu, and every page
+it fetched is searched for the API key afterwards.
+"""
+
+import html
+import re
+import time
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.playback import PROCESSING, READY, UNAVAILABLE, UNVERIFIED
+from wagtail_nanovod.testing import Fault
+
+from .conftest import TEST_KEY
+
+pytestmark = pytest.mark.django_db
+
+MALFORMED_ID = "1dec3bbc-758b-4879-a202"
+
+
+def url(name, *args):
+    """An admin URL of the snippet's viewset, by view name."""
+    return reverse(VodStream.snippet_viewset.get_url_name(name), args=args)
+
+
+class Browser:
+    """The test client, keeping every answer so that each can be searched for the key."""
+
+    def __init__(self, client):
+        self.client = client
+        self.responses = []
+
+    def get(self, path, data=None, **kwargs):
+        return self._keep(self.client.get(path, data, **kwargs))
+
+    def post(self, path, data=None, **kwargs):
+        return self._keep(self.client.post(path, data, **kwargs))
+
+    def _keep(self, response):
+        self.responses.append(response)
+        return response
+
+
+def text(response):
+    """The page as text, entities decoded, white space squeezed."""
+    return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
+
+
+def listed(response, snippet):
+    """Whether a listing shows ``snippet`` as a row."""
+    return f'id="snippet_{snippet.pk}_title"' in response.content.decode()
+
+
+@pytest.fixture
+def browsers():
+    """The browsers of a test; afterwards, none of their pages may show the API key."""
+    made = []
+    yield made
+    for browser in made:
+        for response in browser.responses:
+            assert TEST_KEY not in response.content.decode()
+            assert TEST_KEY not in response.get("Location", "")
+
+
+@pytest.fixture
+def editor(client, django_user_model, browsers):
+    """A superuser in the admin."""
+    client.force_login(django_user_model.objects.create_superuser("editor", "e@example.com"))
+    browsers.append(Browser(client))
+    return browsers[-1]
+
+
+@pytest.fixture
+def viewer(django_user_model, browsers):
+    """An admin user who may look at the streams but not change or add them."""
+    user = django_user_model.objects.create_user("viewer", "v@example.com")
+    user.user_permissions.add(
+        Permission.objects.get(codename="access_admin"),
+        Permission.objects.get(codename="view_vodstream"),
+    )
+    client = Client()
+    client.force_login(user)
+    browsers.append(Browser(client))
+    return browsers[-1]
+
+
+def assert_denied(send, path, data=None):
+    """The view refuses with 403; Wagtail's admin turns that into its usual redirect."""
+    assert send(path, data, headers={"X-Requested-With": "XMLHttpRequest"}).status_code == 403
+    response = send(path, data, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("wagtailadmin_home")
+    assert "Sorry, you do not have permission to access this area." in text(response)
+
+
+def create_data(stream_id, title="Keynote", **extra):
+    """The POST of the snippet's create and edit forms."""
+    return {
+        "stream_id": stream_id,
+        "title": title,
+        "description": "",
+        "region": "auto",
+        "poster": "",
+        **extra,
+    }
+
+
+# -- create and edit: saved whatever bintu says, then verified -----------------------
+
+
+def test_a_new_stream_is_saved_and_verified(editor, bintu):
+    stream_id = bintu.add_stream(tags=["event:keynote"])
+    bintu.add_recording(stream_id)
+    response = editor.post(url("add"), create_data(stream_id), follow=True)
+    snippet = VodStream.objects.get(stream_id=stream_id)
+    assert snippet.status == READY
+    assert snippet.recording_count == 1
+    assert snippet.synced_at is not None
+    assert "'Keynote' verified with nanoStream: Ready, 1 recording." in text(response)
+
+
+def test_a_malformed_stream_id_is_a_form_error_that_says_what_an_id_looks_like(editor, bintu):
+    response = editor.post(url("add"), create_data(MALFORMED_ID))
+    assert response.status_code == 200
+    errors = response.context["form"].errors["stream_id"]
+    assert any("UUID" in error for error in errors)
+    assert "UUID: 32 hex digits" in text(response)
+    assert not VodStream.objects.exists()
+    assert bintu.calls() == 0
+
+
+def test_a_save_with_bintu_failing_is_kept_and_says_why_it_is_not_verified(editor, bintu):
+    stream_id = bintu.add_stream()
+    bintu.add_recording(stream_id)
+    bintu.inject(Fault.status(503))
+    response = editor.post(url("add"), create_data(stream_id), follow=True)
+    snippet = VodStream.objects.get(stream_id=stream_id)
+    assert snippet.status in (UNVERIFIED, UNAVAILABLE)
+    assert snippet.last_error == "server_error"
+    assert snippet.synced_at is None
+    assert (
+        "'Keynote' saved, not verified yet: nanoStream had a server error; "
+        "it will be checked again."
+    ) in text(response)
+
+
+def test_a_save_with_bintu_hanging_waits_at_most_the_timeout(editor, bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 0.5}
+    stream_id = bintu.add_stream()
+    bintu.inject(Fault.hang())
+    started = time.monotonic()
+    response = editor.post(url("add"), create_data(stream_id), follow=True)
+    assert time.monotonic() - started < 3
+    snippet = VodStream.objects.get(stream_id=stream_id)
+    assert snippet.last_error == "unreachable"
+    assert "not verified yet: nanoStream could not be reached" in text(response)
+
+
+def test_a_stream_bintu_does_not_know_is_saved_with_a_clear_warning(editor, bintu):
+    stream_id = "1dec3bbc-758b-4879-a202-7ae877d511ba"
+    response = editor.post(url("add"), create_data(stream_id), follow=True)
+    snippet = VodStream.objects.get(stream_id=stream_id)
+    assert snippet.last_error == "not_found"
+    assert snippet.status == UNAVAILABLE
+    assert f"nanoStream does not know the stream ID {stream_id} of 'Keynote'" in text(response)
+
+
+def test_a_stream_still_processing_is_saved_and_says_so(editor, bintu):
+    stream_id = bintu.add_stream(state="ended")
+    response = editor.post(url("add"), create_data(stream_id), follow=True)
+    assert VodStream.objects.get(stream_id=stream_id).status == PROCESSING
+    assert "'Keynote': nanoStream is still processing the recording" in text(response)
+
+
+def test_an_edit_is_verified_again(editor, bintu, make_snippet):
+    snippet = make_snippet(title="Keynote")
+    bintu.add_recording(snippet.stream_id_str, region="us")
+    response = editor.post(
+        url("edit", snippet.pk), create_data(snippet.stream_id_str, "Keynote, day 1"), follow=True
+    )
+    snippet.refresh_from_db()
+    assert snippet.title == "Keynote, day 1"
+    assert snippet.recording_count == 2
+    assert "'Keynote, day 1' verified with nanoStream: Ready, 2 recordings." in text(response)
+
+
+def test_a_new_stream_id_drops_the_old_streams_snapshot_even_when_bintu_fails(
+    editor, bintu, make_snippet
+):
+    snippet = make_snippet()
+    other = bintu.add_stream()
+    bintu.inject(Fault.status(503))
+    editor.post(url("edit", snippet.pk), create_data(other), follow=True)
+    snippet.refresh_from_db()
+    assert snippet.stream_id_str == other
+    assert snippet.snapshot is None
+    assert snippet.recording_count == 0
+    assert snippet.status != READY
+
+
+# -- listing: columns, search, filters -------------------------------------------------
+
+
+def test_the_listing_shows_state_region_recordings_and_sync_time(editor, make_snippet):
+    snippet = make_snippet(title="Opening keynote", regions=("eu", "us"), region="us")
+    response = editor.get(url("list"))
+    page = text(response)
+    for heading in ("Title", "Stream ID", "State", "Storage region", "Recordings", "Last synced"):
+        assert f"> {heading} <" in page
+    assert listed(response, snippet)
+    assert snippet.stream_id_str in page
+    assert '<span class="w-status w-status--primary"> Ready </span>' in page
+    assert "<td > North America </td>" in page
+    assert "<td > 2 </td>" in page
+    assert "Just now" in page
+
+
+def test_the_streams_have_their_own_admin_menu_item(editor, bintu):
+    page = editor.get(reverse("wagtailadmin_home")).content.decode()
+    assert '"nanoStream"' in page
+    assert f'"{url("list")}"' in page
+
+
+def test_the_listing_links_to_the_import_view(editor, bintu):
+    assert url("import") in editor.get(url("list")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "keynote",
+        "Opening KEY",
+        "FULL_ID",
+        "FULL_ID_UPPER",
+        "PART_OF_ID",
+        "event:opening",
+        "opening",
+    ],
+)
+def test_the_listing_is_searched_by_title_stream_id_and_tags(editor, make_snippet, query):
+    found = make_snippet(title="Opening keynote", tags=["event:opening"])
+    other = make_snippet(title="Workshop", tags=["event:workshop"])
+    stream_id = found.stream_id_str
+    query = {
+        "FULL_ID": stream_id,
+        "FULL_ID_UPPER": stream_id.upper(),
+        "PART_OF_ID": stream_id[6:20],  # across a dash, as a copied fragment would be
+    }.get(query, query)
+    response = editor.get(url("list_results"), {"q": query})
+    assert listed(response, found)
+    assert not listed(response, other)
+
+
+def test_a_search_for_the_tag_word_finds_only_tagged_streams(editor, make_snippet):
+    tagged = make_snippet(title="Talk A", tags=["event:opening"])
+    untagged = make_snippet(title="Talk B")
+    response = editor.get(url("list_results"), {"q": "event:opening"})
+    assert listed(response, tagged)
+    assert not listed(response, untagged)
+
+
+def test_the_listing_filters_by_state_and_region(editor, bintu, make_snippet):
+    ready = make_snippet(title="Ready one", region="us")
+    processing = make_snippet(title="Processing one", regions=())
+    live = make_snippet(title="Live one", state="live", regions=())
+    by_state = editor.get(url("list_results"), {"status": PROCESSING})
+    assert listed(by_state, processing)
+    assert not listed(by_state, ready)
+    assert not listed(by_state, live)
+    by_region = editor.get(url("list_results"), {"region": "us"})
+    assert listed(by_region, ready)
+    assert not listed(by_region, processing)
+
+
+# -- edit view: recordings, preview, ingest URLs ---------------------------------------
+
+
+def test_the_edit_view_shows_recordings_preview_and_ingest_urls(editor, bintu, make_snippet):
+    snippet = make_snippet(title="Keynote", regions=("eu", "us"))
+    streamname = snippet.to_resolved().stream.streamname
+    response = editor.get(url("edit", snippet.pk))
+    assert response.status_code == 200
+    page = text(response)
+    assert 'data-nanovod-state="ready"' in page
+    assert "Europe" in page
+    assert "North America" in page
+    assert page.count(f"<code>{snippet.stream_id_str}</code>") == 2  # rendition of each
+    assert f"/live/{streamname}" in page
+    assert f"/rec/{streamname}" in page
+    assert url("refresh", snippet.pk) in page
+
+
+def test_the_edit_view_of_a_stream_bintu_never_answered_for_still_renders(editor, bintu):
+    bintu.inject(Fault.status(503))
+    snippet = VodStream.objects.create(
+        stream_id="1dec3bbc-758b-4879-a202-7ae877d511ba", title="Unchecked"
+    )
+    response = editor.get(url("edit", snippet.pk))
+    assert response.status_code == 200
+    assert 'data-nanovod-state="unavailable"' in text(response)
+    assert "Known once nanoStream has answered." in text(response)
+    assert bintu.calls() == 0  # opening the edit view never waits on bintu
+
+
+def test_the_create_view_renders_the_panel_without_a_stream(editor, bintu):
+    response = editor.get(url("add"))
+    assert response.status_code == 200
+    assert "Once saved, the stream is checked with nanoStream" in text(response)
+
+
+# -- refresh now -----------------------------------------------------------------------
+
+
+def test_refresh_takes_in_what_changed_in_bintu(editor, bintu, make_snippet):
+    snippet = make_snippet(state="live", regions=())
+    assert snippet.status == "live"
+    bintu.set_state(snippet.stream_id_str, "ended")
+    bintu.add_recording(snippet.stream_id_str)
+    response = editor.post(url("refresh", snippet.pk), follow=True)
+    assert response.redirect_chain[-1][0] == url("edit", snippet.pk)
+    snippet.refresh_from_db()
+    assert snippet.status == READY
+    assert snippet.recording_count == 1
+    assert "'Keynote' verified with nanoStream: Ready, 1 recording." in text(response)
+
+
+def test_refresh_with_bintu_down_keeps_the_last_good_answer(editor, bintu, make_snippet):
+    snippet = make_snippet()
+    bintu.inject(Fault.status(503))
+    response = editor.post(url("refresh", snippet.pk), follow=True)
+    snippet.refresh_from_db()
+    assert snippet.status == READY
+    assert snippet.last_error == "server_error"
+    page = text(response)
+    assert "'Keynote' could not be checked: nanoStream had a server error" in page
+    assert "The last check failed: nanoStream had a server error." in page
+
+
+def test_refresh_is_post_only(editor, bintu, make_snippet):
+    snippet = make_snippet()
+    bintu.reset_requests()
+    assert editor.get(url("refresh", snippet.pk)).status_code == 405
+    assert bintu.calls() == 0
+
+
+def test_refresh_needs_the_change_permission(viewer, bintu, make_snippet):
+    snippet = make_snippet()
+    bintu.reset_requests()
+    assert_denied(viewer.post, url("refresh", snippet.pk))
+    assert bintu.calls() == 0
+
+
+# -- import from nanoStream ------------------------------------------------------------
+
+
+@pytest.fixture
+def org_streams(bintu):
+    """An organisation's streams, as bintu lists them."""
+    streams = {
+        "titled": bintu.add_stream(
+            tags=["name:Keynote stream", "event:keynote", "Title: Opening night"]
+        ),
+        "named": bintu.add_stream(tags=["name:Workshop B"], streamname="AbCdE-named"),
+        "plain": bintu.add_stream(streamname="AbCdE-plain"),
+        "live": bintu.add_stream(state="live", tags=["event:keynote"], streamname="AbCdE-live"),
+    }
+    bintu.add_recording(streams["titled"])
+    return streams
+
+
+def test_the_import_view_lists_the_organisations_streams(editor, org_streams):
+    page = text(editor.get(url("import")))
+    for stream_id in org_streams.values():
+        assert f'value="{stream_id}"' in page
+    assert "Opening night" in page
+    assert "Workshop B" in page
+    assert "AbCdE-plain" in page
+
+
+def test_the_import_view_filters_by_tag_and_state(editor, bintu, org_streams):
+    by_tag = text(editor.get(url("import"), {"tag": "event:keynote"}))
+    assert f'value="{org_streams["titled"]}"' in by_tag
+    assert f'value="{org_streams["live"]}"' in by_tag
+    assert f'value="{org_streams["plain"]}"' not in by_tag
+    by_state = text(editor.get(url("import"), {"state": "live"}))
+    assert f'value="{org_streams["live"]}"' in by_state
+    assert f'value="{org_streams["titled"]}"' not in by_state
+    asked = [r.query for r in bintu.requests if r.path == "/stream"]
+    assert asked[0]["tags[]"] == ["event:keynote"]
+    assert asked[1]["state"] == ["live"]
+
+
+def test_importing_creates_verified_snippets_titled_from_nanostream(editor, org_streams):
+    ticked = [org_streams["titled"], org_streams["named"], org_streams["plain"]]
+    response = editor.post(url("import"), {"stream": ticked}, follow=True)
+    assert response.redirect_chain[-1][0] == url("list")
+    assert "Imported 3 streams from nanoStream." in text(response)
+    titles = dict(VodStream.objects.values_list("stream_id", "title"))
+    assert {str(k): v for k, v in titles.items()} == {
+        org_streams["titled"]: "Opening night",
+        org_streams["named"]: "Workshop B",
+        org_streams["plain"]: "AbCdE-plain",
+    }
+    titled = VodStream.objects.get(stream_id=org_streams["titled"])
+    assert titled.status == READY
+    assert titled.recording_count == 1
+
+
+def test_imported_streams_are_marked_and_never_created_twice(editor, org_streams):
+    editor.post(url("import"), {"stream": [org_streams["titled"]]})
+    snippet = VodStream.objects.get()
+    page = text(editor.get(url("import")))
+    row = page[page.index(f'data-import-stream="{org_streams["titled"]}"') :][:600]
+    assert "Already imported" in row
+    assert url("edit", snippet.pk) in row
+    assert f'value="{org_streams["titled"]}"' not in page  # no box to tick again
+    response = editor.post(
+        url("import"), {"stream": [org_streams["titled"], org_streams["plain"]]}, follow=True
+    )
+    assert VodStream.objects.count() == 2
+    page = text(response)
+    assert "Imported 1 stream from nanoStream." in page
+    assert "1 stream was imported before and was left as it is." in page
+
+
+def test_an_import_with_bintu_down_saves_unverified_and_asks_bintu_once(
+    editor, bintu, org_streams
+):
+    bintu.inject(Fault.status(503))
+    bintu.reset_requests()
+    ticked = [org_streams["titled"], org_streams["named"], org_streams["plain"]]
+    response = editor.post(url("import"), {"stream": ticked}, follow=True)
+    assert VodStream.objects.count() == 3
+    # The first stream found bintu down; the others were saved without waiting on it.
+    assert bintu.calls() == bintu.calls(org_streams["titled"]) >= 1
+    assert "Saved, not verified yet: nanoStream had a server error" in text(response)
+    assert {s.title for s in VodStream.objects.all()} == set(ticked)
+
+
+def test_an_import_without_ticks_says_so(editor, org_streams):
+    response = editor.post(url("import"), {}, follow=True)
+    assert "Tick the streams to import." in text(response)
+    assert not VodStream.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (Fault.status(503), "nanoStream had a server error"),
+        (Fault.status(401), "nanoStream refused the API key"),
+        (Fault.drop_connection(), "nanoStream could not be reached"),
+        (Fault.wrong_type_json(), "nanoStream sent an answer that could not be read"),
+    ],
+)
+def test_the_import_view_says_why_bintu_could_not_list_the_streams(
+    editor, bintu, org_streams, fault, reason
+):
+    bintu.inject(fault)
+    response = editor.get(url("import"))
+    assert response.status_code == 200
+    assert f"The streams could not be listed: {reason}." in text(response)
+
+
+def test_the_import_view_without_a_key_says_so(editor, bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "API_KEY": ""}
+    response = editor.get(url("import"))
+    assert response.status_code == 200
+    assert "the nanoStream API key is not configured" in text(response)
+
+
+def test_the_import_view_needs_the_add_permission(viewer, bintu, org_streams):
+    assert_denied(viewer.get, url("import"))
+    assert_denied(viewer.post, url("import"), {"stream": [org_streams["plain"]]})
+    assert not VodStream.objects.exists()
+    assert bintu.calls() == 0
+
+
+def test_the_listing_shows_no_import_link_without_the_add_permission(viewer, bintu):
+    response = viewer.get(url("list"))
+    assert response.status_code == 200
+    assert url("import") not in response.content.decode()

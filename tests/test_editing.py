@@ -1,0 +1,101 @@
+"""An editor's path through the Wagtail admin: choose a stream in the block, publish, render."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from wagtail.models import Page
+from wagtail.test.utils.form_data import nested_form_data, streamfield
+
+from tests.testapp.models import EventPage
+
+from .conftest import TEST_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor(client, django_user_model):
+    user = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_the_chooser_offers_the_registered_streams(editor, make_snippet):
+    snippet = make_snippet(title="Keynote in the chooser")
+    namespace = f"wagtailsnippetchoosers_{snippet._meta.app_label}_{snippet._meta.model_name}"
+    response = editor.get(reverse(f"{namespace}:choose"))
+    assert response.status_code == 200
+    assert "Keynote in the chooser" in response.content.decode()
+    chosen = editor.get(reverse(f"{namespace}:chosen", args=[snippet.pk]))
+    assert chosen.json()["result"]["id"] == str(snippet.pk)
+
+
+def test_an_editor_adds_a_vod_block_publishes_and_visitors_get_the_player(
+    editor, client, bintu, make_snippet
+):
+    snippet = make_snippet(regions=("au",), title="Workshop")
+    home = Page.get_first_root_node().get_children().first()
+    add_url = reverse("wagtailadmin_pages:add", args=["testapp", "eventpage", home.pk])
+    assert editor.get(add_url).status_code == 200
+    data = nested_form_data(
+        {
+            "title": "Conference day",
+            "slug": "conference-day",
+            "body": streamfield(
+                [
+                    (
+                        "vod",
+                        {
+                            "stream": snippet.pk,
+                            "recording": "",
+                            "caption": "The workshop, recorded",
+                            "autoplay": "",
+                            "loop": "",
+                            "controls": "on",
+                            "start_time": "",
+                            "poster": "",
+                        },
+                    )
+                ]
+            ),
+            "action-publish": "publish",
+        }
+    )
+    response = editor.post(add_url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = EventPage.objects.get(slug="conference-day")
+    assert page.live
+
+    # The editor's edit view shows the chosen stream in the block.
+    edit = editor.get(reverse("wagtailadmin_pages:edit", args=[page.pk]))
+    assert edit.status_code == 200
+    assert "Workshop" in edit.content.decode()
+    assert TEST_KEY not in edit.content.decode()
+
+    html = client.get(page.url).content.decode()
+    assert 'data-nanovod-state="ready"' in html
+    assert 'data-nanovod-region="au"' in html
+    assert re.search(rf'<source src="{re.escape(bintu.region_urls["au"])}/[^"]+\.mp4"', html)
+    assert "The workshop, recorded" in html
+    assert TEST_KEY not in html
+
+
+def test_a_block_without_a_stream_is_a_form_error_not_a_lost_page(editor, make_snippet):
+    home = Page.get_first_root_node().get_children().first()
+    add_url = reverse("wagtailadmin_pages:add", args=["testapp", "eventpage", home.pk])
+    data = nested_form_data(
+        {
+            "title": "Draft day",
+            "slug": "draft-day",
+            "body": streamfield([("vod", {"stream": "", "caption": "kept", "controls": "on"})]),
+            # Drafts may be incomplete (Wagtail defers required fields); publishing may not.
+            "action-publish": "publish",
+        }
+    )
+    response = editor.post(add_url, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This field is required" in html
+    # What the editor typed is still in the form.
+    assert "kept" in html

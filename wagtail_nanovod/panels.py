@@ -1,0 +1,52 @@
+"""The read-only panel of the snippet's edit view: what nanoStream last told us."""
+
+from __future__ import annotations
+
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from wagtail.admin.panels import Panel
+
+from .models import region_choices
+from .playback import stream_state
+from .player import PlayerOptions, render_player
+from .regions import region_of
+from .views import describe_reason
+
+
+class StreamStatusPanel(Panel):
+    """State, recordings, a player preview and the ingest URLs of the stream being edited.
+
+    Reads the snapshot only: opening the edit view never waits on bintu. On the
+    create view there is no snapshot yet, and the panel says so.
+    """
+
+    class BoundPanel(Panel.BoundPanel):
+        template_name = "wagtail_nanovod/admin/stream_panel.html"
+
+        def get_context_data(self, parent_context=None):
+            context = super().get_context_data(parent_context)
+            stream = self.instance
+            if stream is None or stream.pk is None:
+                return context
+            resolved = stream.to_resolved()
+            state, reason = stream_state(resolved)
+            region_names = dict(region_choices())
+            recordings = []
+            for recording in resolved.stream.recordings if resolved.stream else ():
+                code = region_of(recording.url) or ""
+                recordings.append({"recording": recording, "region": region_names.get(code, code)})
+            context.update(
+                saved=True,
+                stream=stream,
+                state=state,
+                # A failed check is said once, by last_error, not again as the reason.
+                reason=describe_reason(reason) if reason and reason != stream.last_error else "",
+                last_error=describe_reason(stream.last_error) if stream.last_error else "",
+                recordings=recordings,
+                player=render_player(stream, PlayerOptions()),
+                ingest=resolved.stream.ingest_urls() if resolved.stream else None,
+                refresh_url=reverse(
+                    type(stream).snippet_viewset.get_url_name("refresh"), args=[quote(stream.pk)]
+                ),
+            )
+            return context

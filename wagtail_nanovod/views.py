@@ -1,0 +1,324 @@
+"""Admin views of the VodStream snippet: save then verify, refresh now, import from nanoStream.
+
+Nothing here waits on bintu before a row is saved: a save is committed first and
+checked after, and a failed check is a message to the editor, never an error page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.admin.utils import quote
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.generic import TemplateView
+from wagtail.admin import messages
+from wagtail.admin.views.generic.base import BaseOperationView, WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.widgets.button import HeaderButton
+from wagtail.log_actions import log
+from wagtail.snippets.views import snippets as snippet_views
+
+from .client import BintuClient
+from .exceptions import BintuError, ConfigurationError
+from .forms import ImportFilterForm, ImportForm
+from .models import VodStream
+from .parsing import Stream, parse_stream_list
+from .playback import LIVE, READY, stream_state
+from .resolver import ResolvedStream
+
+logger = logging.getLogger(__name__)
+
+# Why a stream has nothing to play or could not be checked, by the reason words of
+# BintuError.reason and playback.stream_state(); worded for editors, never with the key.
+REASONS = {
+    "unreachable": gettext_lazy("nanoStream could not be reached"),
+    "server_error": gettext_lazy("nanoStream had a server error"),
+    "rate_limited": gettext_lazy("nanoStream asked us to slow down"),
+    "authentication": gettext_lazy("nanoStream refused the API key"),
+    "bad_response": gettext_lazy("nanoStream sent an answer that could not be read"),
+    "configuration": gettext_lazy("the nanoStream API key is not configured"),
+    "not_found": gettext_lazy("nanoStream does not know this stream ID"),
+    "gone": gettext_lazy("the stream was deleted or locked in nanoStream"),
+    "not_started": gettext_lazy("the stream has never been live"),
+    "not_verified": gettext_lazy("not checked with nanoStream yet"),
+}
+
+
+def describe_reason(reason: str) -> str:
+    """An editor's words for a reason word; unknown words get a generic phrase."""
+    return str(REASONS.get(reason, gettext_lazy("nanoStream answered with an error")))
+
+
+def title_for(stream: Stream) -> str:
+    """A snippet title for an imported stream: its ``title:`` or ``name:`` tag, else its name."""
+    for key in ("title", "name"):
+        for tag in stream.tags:
+            name, colon, value = tag.partition(":")
+            if colon and name.strip().lower() == key and value.strip():
+                return value.strip()[:255]
+    return stream.streamname or stream.id
+
+
+def report_outcome(request, stream: VodStream, outcome: ResolvedStream, *, saved: bool) -> None:
+    """Tell the editor what bintu said about ``stream`` just now, as a Django message.
+
+    ``saved`` words it for a save (the row is stored whatever bintu said) rather than
+    for a refresh.
+    """
+    values = {"title": stream.title, "stream_id": stream.stream_id_str}
+    if outcome.error == "not_found":
+        messages.warning(
+            request,
+            _(
+                "nanoStream does not know the stream ID %(stream_id)s of '%(title)s'. "
+                "Check the ID on the stream's page in the nanoStream dashboard."
+            )
+            % values,
+        )
+        return
+    if outcome.error:
+        values["reason"] = describe_reason(outcome.error)
+        if saved:
+            text = _("'%(title)s' saved, not verified yet: %(reason)s; it will be checked again.")
+        else:
+            text = _("'%(title)s' could not be checked: %(reason)s; the last known state is kept.")
+        messages.warning(request, text % values)
+        return
+    state, reason = stream_state(outcome)
+    values["state"] = stream.get_status_display()
+    if state in (READY, LIVE):
+        count = stream.recording_count
+        values["count"] = count
+        messages.success(
+            request,
+            ngettext(
+                "'%(title)s' verified with nanoStream: %(state)s, %(count)s recording.",
+                "'%(title)s' verified with nanoStream: %(state)s, %(count)s recordings.",
+                count,
+            )
+            % values,
+        )
+    elif reason:
+        values["reason"] = describe_reason(reason)
+        messages.warning(
+            request, _("'%(title)s' verified, but there is nothing to play: %(reason)s.") % values
+        )
+    else:
+        messages.warning(
+            request,
+            _(
+                "'%(title)s': nanoStream is still processing the recording; "
+                "it will be checked again."
+            )
+            % values,
+        )
+
+
+class VerifyOnSaveMixin:
+    """Asks bintu about the stream after every save, and says what it answered."""
+
+    def save_instance(self):
+        instance = self.form.instance
+        if "stream_id" in self.form.changed_data:
+            # The snapshot describes the stream that was here before: a failed check
+            # must not keep it as the last good answer of the new id.
+            instance.apply(ResolvedStream(instance.stream_id_str))
+        return super().save_instance()
+
+    def save_action(self):
+        # After the save's transaction, so bintu (up to TIMEOUT seconds) holds no lock;
+        # refresh_from_bintu() records a failure in the snapshot instead of raising.
+        outcome = self.object.refresh_from_bintu()
+        response = super().save_action()
+        report_outcome(self.request, self.object, outcome, saved=True)
+        return response
+
+
+class CreateView(VerifyOnSaveMixin, snippet_views.CreateView):
+    """The snippet's create view, verified with bintu once saved."""
+
+
+class EditView(VerifyOnSaveMixin, snippet_views.EditView):
+    """The snippet's edit view, verified with bintu once saved."""
+
+
+class IndexView(snippet_views.IndexView):
+    """The listing: searched in SQL, with a link to the import view."""
+
+    import_url_name = None
+
+    @cached_property
+    def header_buttons(self):
+        buttons = super().header_buttons
+        if self.import_url_name and self.user_has_permission("add"):
+            buttons.append(
+                HeaderButton(
+                    _("Import from nanoStream"),
+                    url=reverse(self.import_url_name),
+                    icon_name="download",
+                    # After the add button (priority 1000), the page's main action.
+                    priority=1100,
+                )
+            )
+        return buttons
+
+    def search_queryset(self, queryset):
+        # The search backends cannot find a fragment of a UUID, and the database
+        # backend's autocomplete reads the title only; a registry of streams is small
+        # enough for SQL: every word must be in one of the fields (stream ids, tags too).
+        if not self.is_searching:
+            return queryset
+        for word in self.search_query.split():
+            match = Q()
+            for field in self.search_fields:
+                match |= Q(**{f"{field}__icontains": word})
+            queryset = queryset.filter(match)
+        return queryset
+
+
+class RefreshView(PermissionCheckedMixin, BaseOperationView):
+    """POST only: ask bintu about one stream now, then back to its edit view."""
+
+    permission_required = "change"
+
+    def perform_operation(self):
+        self.outcome = self.object.refresh_from_bintu()
+
+    def add_success_message(self):
+        report_outcome(self.request, self.object, self.outcome, saved=False)
+
+
+class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+    """Lists the organisation's streams from bintu; ticked ones become snippets."""
+
+    permission_required = "add"
+    model = None
+    index_url_name = None
+    edit_url_name = None
+    template_name = "wagtail_nanovod/admin/import.html"
+    page_title = gettext_lazy("Import from nanoStream")
+    header_icon = "download"
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {
+                "url": reverse(self.index_url_name),
+                "label": capfirst(self.model._meta.verbose_name_plural),
+            },
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filter_form = ImportFilterForm(self.request.GET)
+        streams, error = [], ""
+        if filter_form.is_valid():
+            streams, error = self.list_streams(filter_form.list_kwargs())
+        ids = [stream.id for stream in streams]
+        imported = {str(s.stream_id): s for s in VodStream.objects.filter(stream_id__in=ids)}
+        rows = []
+        for stream in streams:
+            snippet = imported.get(stream.id)
+            rows.append(
+                {
+                    "stream": stream,
+                    "title": title_for(stream),
+                    "snippet": snippet,
+                    "edit_url": snippet and reverse(self.edit_url_name, args=[quote(snippet.pk)]),
+                }
+            )
+        context.update(filter_form=filter_form, rows=rows, error=error)
+        return context
+
+    def list_streams(self, list_kwargs: dict) -> tuple[list[Stream], str]:
+        """The streams bintu lists, or no streams and why not."""
+        try:
+            return parse_stream_list(BintuClient().list_streams(**list_kwargs)), ""
+        except (BintuError, ConfigurationError) as exc:
+            # Decided here: the editor gets a sentence, the log gets bintu's details
+            # (the client keeps the key out of both).
+            reason = exc.reason if isinstance(exc, BintuError) else "configuration"
+            logger.warning("Could not list nanoStream streams (%s): %s", reason, exc)
+            return [], describe_reason(reason)
+
+    def post(self, request, *args, **kwargs):
+        form = ImportForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["stream"]))
+            return redirect(request.get_full_path())
+        created, failed, skipped = self.import_streams(form.cleaned_data["stream"])
+        if created:
+            messages.success(
+                request,
+                ngettext(
+                    "Imported %(count)s stream from nanoStream.",
+                    "Imported %(count)s streams from nanoStream.",
+                    len(created),
+                )
+                % {"count": len(created)},
+            )
+        for reason, titles in failed.items():
+            values = {"titles": ", ".join(titles), "reason": describe_reason(reason)}
+            if reason == "not_found":
+                text = _("nanoStream does not know these streams (any more): %(titles)s.")
+            else:
+                text = _(
+                    "Saved, not verified yet: %(reason)s; they will be checked again: %(titles)s."
+                )
+            messages.warning(request, text % values)
+        if skipped:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)s stream was imported before and was left as it is.",
+                    "%(count)s streams were imported before and were left as they are.",
+                    skipped,
+                )
+                % {"count": skipped},
+            )
+        return redirect(self.index_url_name)
+
+    def import_streams(self, stream_ids: list[str]) -> tuple[list, dict[str, list[str]], int]:
+        """A snippet per new stream id: ``(created, titles by failure reason, skipped)``."""
+        existing = {
+            str(stream_id)
+            for stream_id in VodStream.objects.filter(stream_id__in=stream_ids).values_list(
+                "stream_id", flat=True
+            )
+        }
+        created, failed, skipped = [], {}, 0
+        outage = ""
+        for stream_id in stream_ids:
+            if stream_id in existing:
+                skipped += 1
+                continue
+            # Titled by the stream id until bintu tells its name.
+            snippet = VodStream(stream_id=stream_id, title=stream_id)
+            if not outage:
+                # Not saved yet, so this only fills in the snapshot fields.
+                outcome = snippet.refresh_from_bintu()
+                if outcome.stream is not None:
+                    snippet.title = title_for(outcome.stream)
+                if outcome.error and outcome.error != "not_found":
+                    # bintu is down, slow or refuses the key: save the rest unverified
+                    # rather than make the editor wait up to TIMEOUT once per stream.
+                    outage = outcome.error
+            try:
+                with transaction.atomic():
+                    snippet.save()
+            except IntegrityError:
+                skipped += 1  # imported meanwhile: another editor, or a double click
+                continue
+            log(instance=snippet, action="wagtail.create", user=self.request.user)
+            created.append(snippet)
+            if reason := snippet.last_error or (outage if snippet.synced_at is None else ""):
+                failed.setdefault(reason, []).append(snippet.title)
+        return created, failed, skipped
