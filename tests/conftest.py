@@ -16,8 +16,30 @@ def bintu(settings):
             # Short enough that fault tests stay quick, long enough for a loaded CI machine.
             "TIMEOUT": 1.5,
             "RETRY_BACKOFF": 0.01,
+            "TASK_BACKEND": "refresh",
         }
         yield fake
+
+
+def run_queued_refreshes() -> list[str]:
+    """Run the background refreshes queued so far, as a worker would; their stream ids."""
+    from django_tasks import task_backends
+
+    from wagtail_nanovod.tasks import refresh_stream
+
+    backend = task_backends["refresh"]
+    queued, backend.results = list(backend.results), []
+    for result in queued:
+        refresh_stream.call(*result.args)
+    return [result.args[0] for result in queued]
+
+
+@pytest.fixture(autouse=True)
+def _empty_task_queue():
+    from django_tasks import task_backends
+
+    task_backends["refresh"].clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

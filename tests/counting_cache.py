@@ -38,3 +38,8 @@ class CountingCache(LocMemCache):
         for key, value in data.items():
             LocMemCache.set(self, key, value, timeout, version=version)
         return []
+
+    def delete_many(self, keys, version=None):
+        self._count()
+        for key in keys:
+            LocMemCache.delete(self, key, version=version)

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "taggit",
     "modelcluster",
     "rest_framework",
+    "django_tasks",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -67,5 +68,12 @@ MEDIA_URL = "/media/"
 WAGTAIL_SITE_NAME = "wagtail-nanovod tests"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 
+# Wagtail's own tasks run at once; our background refreshes are only queued, so a
+# test runs them when it means to (tests.conftest.run_queued_refreshes).
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "refresh": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"},
+}
+
 # Tests point this at a fake bintu per test; a made-up key, never a real one.
-WAGTAIL_NANOVOD = {"API_KEY": "made-up-settings-key"}
+WAGTAIL_NANOVOD = {"API_KEY": "made-up-settings-key", "TASK_BACKEND": "refresh"}

@@ -13,7 +13,7 @@ from wagtail.images.tests.utils import get_test_image_file
 from wagtail_nanovod.models import VodStream
 from wagtail_nanovod.testing import Fault
 
-from .conftest import TEST_KEY
+from .conftest import TEST_KEY, run_queued_refreshes
 from .counting_cache import CountingCache
 
 pytestmark = pytest.mark.django_db
@@ -245,7 +245,7 @@ def test_the_template_tag_takes_a_snippet_or_a_stream_id(bintu, make_snippet):
     assert TEST_KEY not in html
 
 
-def test_a_stale_snapshot_is_refreshed_and_a_failure_keeps_it(
+def test_a_stale_snapshot_is_served_at_once_and_refreshed_in_the_background(
     client, bintu, make_snippet, make_event_page
 ):
     snippet = make_snippet(state="live", regions=())
@@ -255,15 +255,22 @@ def test_a_stale_snapshot_is_refreshed_and_a_failure_keeps_it(
     bintu.add_recording(snippet.stream_id_str, region="us")
     VodStream.objects.update(fresh_until=None)
     caches["default"].clear()
-    assert figures(render(client, page))[0][0]["data-nanovod-region"] == "us"
+    bintu.reset_requests()
+    # Stale: the visitor gets the snapshot now, and bintu is not asked in the render.
+    assert figures(render(client, page))[0][0]["data-nanovod-state"] == "live"
+    assert bintu.calls() == 0
+    assert run_queued_refreshes() == [snippet.stream_id_str]
     assert VodStream.objects.get().status == "ready"
+    assert figures(render(client, page))[0][0]["data-nanovod-region"] == "us"
 
     VodStream.objects.update(fresh_until=None)
     caches["default"].clear()
     bintu.inject(Fault.status(500))
     assert figures(render(client, page))[0][0]["data-nanovod-region"] == "us"
+    run_queued_refreshes()
     stored = VodStream.objects.get()
     assert (stored.status, stored.last_error) == ("ready", "server_error")
+    assert figures(render(client, page))[0][0]["data-nanovod-region"] == "us"
 
 
 def test_the_api_representation_gives_the_resolved_playback(bintu, make_snippet, make_event_page):
@@ -294,4 +301,5 @@ def test_loading_or_saving_a_page_asks_nothing_of_bintu_only_showing_it_does(
     page.save_revision().publish()
     assert bintu.calls() == 0
     render(client, page)
+    assert run_queued_refreshes() == [snippet.stream_id_str]
     assert bintu.calls() == 1

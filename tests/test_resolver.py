@@ -1,14 +1,20 @@
 import logging
+import threading
+import time
 
 import pytest
 from django.core.cache import caches
 
 from wagtail_nanovod import resolver
 from wagtail_nanovod.exceptions import InvalidStreamId
+from wagtail_nanovod.tasks import refresh_stream
 from wagtail_nanovod.testing import Fault
 
 from .conftest import TEST_KEY
 from .counting_cache import CountingCache
+
+# Every fetch is announced to the snippets' snapshot keeper, which reads the database.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -46,31 +52,74 @@ def test_a_fresh_stream_is_served_from_the_cache_without_asking_bintu(bintu):
     bintu.add_recording(stream_id)
     resolver.resolve(stream_id)
     resolver.resolve(stream_id)
-    resolver.resolve_many([stream_id, stream_id.upper()])
+    resolution = resolver.resolve_many([stream_id, stream_id.upper()])
+    assert list(resolution) == [stream_id]
+    assert resolution.to_refresh == ()
     assert bintu.calls(stream_id) == 1
 
 
-def test_many_streams_cost_one_cache_read_and_one_write(bintu, counting_cache):
+def test_warm_streams_cost_one_cache_read_whatever_their_number(bintu, counting_cache):
     ids = [bintu.add_stream() for _ in range(20)]
-    resolved = resolver.resolve_many(ids)
-    assert list(resolved) == ids
-    assert counting_cache.round_trips == 2  # get_many, then set_many of the twenty
+    resolution = resolver.resolve_many(ids)
+    assert list(resolution) == ids
+    assert bintu.calls() == 20
     counting_cache.round_trips = 0
     resolver.resolve_many(ids)
-    assert counting_cache.round_trips == 1  # all fresh: one get_many, nothing written
+    assert counting_cache.round_trips == 1
     assert bintu.calls() == 20
 
 
-def test_an_expired_stream_is_asked_again_and_updated(bintu):
+def test_unknown_streams_are_fetched_together_within_one_timeout(bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 2.0}
+    ids = [bintu.add_stream() for _ in range(8)]
+    bintu.inject(Fault.latency(0.5))
+    started = time.monotonic()
+    resolution = resolver.resolve_many(ids)
+    elapsed = time.monotonic() - started
+    assert all(resolution[sid].stream is not None for sid in ids)
+    # One after another this would be 8 x 0.5 s; together it is about one latency.
+    assert elapsed < 8 * 0.5 / 2
+    assert bintu.calls() == 8
+
+
+def test_a_hanging_bintu_costs_a_cold_page_one_timeout_then_it_renders_unverified(bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 0.5}
+    ids = [bintu.add_stream() for _ in range(4)]
+    bintu.inject(Fault.hang())
+    started = time.monotonic()
+    resolution = resolver.resolve_many(ids)
+    assert time.monotonic() - started < 0.5 + 1.0
+    assert {resolution[sid].error for sid in ids} == {"unreachable"}
+    assert all(resolution[sid].stream is None for sid in ids)
+
+
+def test_a_stale_stream_is_served_now_and_listed_for_a_background_refresh(bintu):
     stream_id = bintu.add_stream(state="live")
-    assert resolver.resolve(stream_id).stream.state == "live"
+    resolver.resolve(stream_id)
     bintu.set_state(stream_id, "ended")
     url = bintu.add_recording(stream_id)
     _expire(stream_id)
+    resolution = resolver.resolve_many([stream_id])
+    assert resolution[stream_id].stream.state == "live"
+    assert resolution.to_refresh == (stream_id,)
+    assert bintu.calls(stream_id) == 1
+    resolver.claim([stream_id])
+    refresh_stream.call(stream_id)
     resolved = resolver.resolve(stream_id)
-    assert resolved.stream.state == "ended"
-    assert resolved.stream.latest_recording.url == url
+    assert (resolved.stream.state, resolved.stream.latest_recording.url) == ("ended", url)
     assert bintu.calls(stream_id) == 2
+
+
+def test_live_streams_are_fresh_for_less_time_than_settled_ones(bintu):
+    live = bintu.add_stream(state="live")
+    settled = bintu.add_stream(state="ended")
+    bintu.add_recording(settled)
+    processing = bintu.add_stream(state="ended")
+    resolution = resolver.resolve_many([live, settled, processing])
+    now = time.time()
+    assert resolution[live].fresh_until - now == pytest.approx(30, abs=2)
+    assert resolution[processing].fresh_until - now == pytest.approx(30, abs=2)
+    assert resolution[settled].fresh_until - now == pytest.approx(900, abs=2)
 
 
 @pytest.mark.parametrize(
@@ -84,25 +133,38 @@ def test_an_expired_stream_is_asked_again_and_updated(bintu):
     ],
     ids=["5xx", "404", "malformed", "wrong-type", "hang"],
 )
-def test_a_failure_never_overwrites_the_good_answer(bintu, settings, caplog, fault):
+def test_a_failed_refresh_never_overwrites_the_good_answer(bintu, settings, caplog, fault):
     settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 0.5}
     stream_id = bintu.add_stream()
     url = bintu.add_recording(stream_id)
     resolver.resolve(stream_id)
-    _expire(stream_id)
     bintu.inject(fault, stream_id=stream_id)
     with caplog.at_level(logging.WARNING, logger="wagtail_nanovod"):
-        resolved = resolver.resolve(stream_id)
-    assert resolved.stream.latest_recording.url == url
-    assert resolved.error != ""
+        refreshed = resolver.refresh(stream_id)
+    assert refreshed.stream.latest_recording.url == url
+    assert refreshed.error != ""
     # Logged once, with the stream id and the reason, and never with the key.
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert stream_id in warnings[0].getMessage()
-    assert resolved.error in warnings[0].getMessage()
+    assert refreshed.error in warnings[0].getMessage()
     assert TEST_KEY not in caplog.text
-    # The good answer is still what the next render reads.
+    # The good answer is still what the next render reads, and bintu is left alone.
     assert resolver.resolve(stream_id).stream.latest_recording.url == url
+    assert resolver.resolve_many([stream_id]).to_refresh == ()
+
+
+def test_failures_back_off_doubling(bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "ERROR_SECONDS": 10}
+    stream_id = bintu.add_stream()
+    bintu.inject(Fault.status(500), stream_id=stream_id)
+    waits = []
+    for _ in range(4):
+        outcome = resolver.refresh(stream_id)
+        waits.append(round(outcome.fresh_until - outcome.error_at))
+    assert waits == [10, 20, 40, 80]
+    bintu.clear_faults()
+    assert resolver.refresh(stream_id).failures == 0
 
 
 def test_a_failure_is_remembered_so_renders_do_not_hammer_bintu(bintu):
@@ -114,6 +176,63 @@ def test_a_failure_is_remembered_so_renders_do_not_hammer_bintu(bintu):
     for _ in range(5):
         assert resolver.resolve(stream_id).error == "server_error"
     assert bintu.calls(stream_id) == 1
+
+
+def test_repeated_failures_open_a_circuit_that_no_request_waits_on(bintu, settings, caplog):
+    settings.WAGTAIL_NANOVOD = {
+        **settings.WAGTAIL_NANOVOD,
+        "CIRCUIT_FAILURES": 3,
+        "CIRCUIT_COOLDOWN_SECONDS": 60,
+    }
+    bintu.inject(Fault.status(503))
+    resolver.resolve_many([bintu.add_stream() for _ in range(3)])
+    assert resolver.circuit_is_open()
+    bintu.reset_requests()
+    known = bintu.add_stream()
+    resolution = resolver.resolve_many([bintu.add_stream(), known])
+    assert bintu.calls() == 0
+    assert resolution.to_refresh == ()
+    assert {entry.stream for entry in resolution.values()} == {None}
+    # The background task, too, leaves bintu alone while the circuit is open.
+    resolver.claim([known])
+    refresh_stream.call(known)
+    assert bintu.calls() == 0
+    assert "circuit" in caplog.text
+
+
+def test_a_success_closes_the_count_of_failures(bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "CIRCUIT_FAILURES": 3}
+    failing = bintu.add_stream()
+    bintu.inject(Fault.status(503), stream_id=failing)
+    resolver.refresh(failing)
+    resolver.refresh(failing)
+    resolver.resolve(bintu.add_stream())
+    resolver.refresh(failing)
+    assert not resolver.circuit_is_open()
+
+
+def test_concurrent_cold_resolves_make_one_call_per_stream(bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 3.0}
+    ids = [bintu.add_stream() for _ in range(3)]
+    for sid in ids:
+        bintu.add_recording(sid)
+    bintu.inject(Fault.latency(0.3))
+    results, errors = [], []
+
+    def render():
+        try:
+            results.append(resolver.resolve_many(ids))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(r[sid].stream.recordings for r in results for sid in ids)
+    assert {bintu.calls(sid) for sid in ids} == {1}
 
 
 def test_a_stream_bintu_does_not_know_resolves_to_not_found(bintu):

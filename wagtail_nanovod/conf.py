@@ -37,12 +37,26 @@ DEFAULTS: dict[str, Any] = {
     "ASSET_LIMIT": 10,
     # The Django cache that holds resolved streams.
     "CACHE_ALIAS": "default",
-    # Seconds a resolved stream is served without asking bintu again.
-    "FRESH_SECONDS": 300,
-    # Seconds a resolved stream is kept to be served when bintu cannot answer.
+    # Seconds a settled stream (ended with its recordings, or gone) is served before
+    # bintu is asked again, in the background.
+    "FRESH_SECONDS": 900,
+    # The same for a stream about to change (live, upcoming, or its recording still
+    # processing): its recording should show up within a minute of appearing.
+    "ACTIVE_FRESH_SECONDS": 30,
+    # Seconds a resolved stream stays in the cache to be served when bintu cannot
+    # answer (the database snapshot of a snippet outlives it anyway).
     "STALE_SECONDS": 7 * 24 * 3600,
-    # Seconds a failure is remembered, so a page does not ask bintu again on every render.
-    "ERROR_SECONDS": 60,
+    # Seconds before bintu is asked again after a failure; doubled with each failure
+    # in a row, up to MAX_ERROR_SECONDS, so an outage is not hammered.
+    "ERROR_SECONDS": 30,
+    "MAX_ERROR_SECONDS": 900,
+    # This many failed fetches in a row open the circuit: for CIRCUIT_COOLDOWN_SECONDS
+    # nothing waits on bintu (all processes: the state is in the cache).
+    "CIRCUIT_FAILURES": 5,
+    "CIRCUIT_COOLDOWN_SECONDS": 30,
+    # The django-tasks backend alias that runs background refreshes. With the
+    # immediate backend (django-tasks' default) they run in a thread, never in the render.
+    "TASK_BACKEND": "default",
     # Region code to the base URL (scheme://host[:port]) of its VOD host.
     "REGIONS": {
         "eu": "https://bintu-vod-eu.nanocosmos.de",

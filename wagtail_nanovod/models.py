@@ -8,6 +8,7 @@ are both gone.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from django import forms
@@ -32,6 +33,7 @@ from .playback import (
     stream_state,
 )
 from .resolver import ResolvedStream
+from .tasks import schedule_refresh
 
 STREAM_ID_HELP = _(
     "The stream's id in nanoStream Cloud, a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba "
@@ -120,6 +122,7 @@ class VodStream(index.Indexed, models.Model):
     fresh_until = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=32, blank=True, editable=False)
     last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failures = models.PositiveSmallIntegerField(default=0, editable=False)
     # Derived from the snapshot on every change, so listings filter and sort in SQL.
     status = models.CharField(
         _("state"), max_length=16, choices=STATUS_CHOICES, default=UNVERIFIED, editable=False
@@ -162,20 +165,36 @@ class VodStream(index.Indexed, models.Model):
             fresh_until=_timestamp(self.fresh_until) or 0.0,
             error=self.last_error,
             error_at=_timestamp(self.last_error_at),
+            failures=self.failures,
         )
 
     def apply(self, resolved: ResolvedStream) -> None:
-        """Take the resolver's outcome into the snapshot fields (not saved)."""
+        """Take the resolver's outcome into the snapshot fields (not saved).
+
+        A failure with no answer of its own keeps the snapshot's last good answer:
+        whatever path a failure takes, it never erases what a page can show.
+        """
+        if resolved.stream is None and resolved.error and self.snapshot:
+            resolved = replace(
+                resolved,
+                stream=Stream.from_dict(self.snapshot),
+                fetched_at=_timestamp(self.synced_at),
+            )
         stream = resolved.stream
         self.snapshot = stream.to_dict() if stream else None
         self.synced_at = _datetime(resolved.fetched_at)
         self.fresh_until = _datetime(resolved.fresh_until)
         self.last_error = resolved.error
         self.last_error_at = _datetime(resolved.error_at)
+        self.failures = resolved.failures
         self.status = stream_state(resolved)[0]
         self.recording_count = len(stream.recordings) if stream else 0
         self.bintu_tags = " ".join(stream.tags) if stream else ""
-        self.__dict__.pop("resolved", None)
+        self.__dict__["resolved"] = resolved
+
+    def forget_snapshot(self) -> None:
+        """Drop the snapshot (not saved): it described another stream id."""
+        self.apply(ResolvedStream(self.stream_id_str))
 
     SNAPSHOT_FIELDS = [
         "snapshot",
@@ -183,6 +202,7 @@ class VodStream(index.Indexed, models.Model):
         "fresh_until",
         "last_error",
         "last_error_at",
+        "failures",
         "status",
         "recording_count",
         "bintu_tags",
@@ -203,13 +223,11 @@ class VodStream(index.Indexed, models.Model):
         return playback(self.resolved, region=self.region, recording_index=recording_index)
 
     def refresh_from_bintu(self) -> ResolvedStream:
-        """Ask bintu now and store the outcome; a failure keeps the last good answer."""
+        """Ask bintu now; the outcome reaches this instance and (by the resolver's
+        signal) every saved row of this stream. A failure keeps the last good answer.
+        """
         outcome = resolver.refresh(self.stream_id_str, known=self.to_resolved())
         self.apply(outcome)
-        if self.pk:
-            type(self).objects.filter(pk=self.pk).update(
-                **{name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
-            )
         return outcome
 
 
@@ -231,10 +249,11 @@ class RenderBatch:
 
 
 def bring_up_to_date(streams: Iterable[VodStream]) -> None:
-    """Resolve many snippets at once; store the snapshots that changed in one query.
+    """Resolve many snippets at once, for showing them now.
 
-    Fresh snapshots cost nothing; the rest cost one cache read together and, if
-    bintu is asked, one ``bulk_update``.
+    Fresh snapshots cost nothing; the rest cost one cache read together. Stale ones
+    are shown as they are and refreshed in the background; never-fetched ones get
+    one bounded attempt together. Snapshots are stored by :func:`store_snapshots`.
     """
     by_id: dict[str, list[VodStream]] = {}
     for stream in streams:
@@ -243,16 +262,25 @@ def bring_up_to_date(streams: Iterable[VodStream]) -> None:
         return
     known = {stream_id: group[0].resolved for stream_id, group in by_id.items()}
     outcome = resolver.resolve_many(known, known=known)
-    changed = []
     for stream_id, group in by_id.items():
-        if outcome[stream_id] is known[stream_id]:
-            continue
-        for stream in group:
-            stream.apply(outcome[stream_id])
-            stream.__dict__["resolved"] = outcome[stream_id]
-        changed.append(group[0])
-    if changed:
-        VodStream.objects.bulk_update(changed, VodStream.SNAPSHOT_FIELDS)
+        if outcome[stream_id] is not known[stream_id]:
+            for stream in group:
+                stream.apply(outcome[stream_id])
+    if outcome.to_refresh:
+        schedule_refresh(outcome.to_refresh)
+
+
+def store_snapshots(sender, outcomes: dict[str, ResolvedStream], **kwargs) -> None:
+    """Receiver of :data:`resolver.stream_resolved`: keep each snippet's snapshot.
+
+    Two queries for any number of streams; rows are read afresh so that a snapshot
+    is merged into what is stored, not into what some request had in memory.
+    """
+    rows = list(VodStream.objects.filter(stream_id__in=list(outcomes)))
+    for row in rows:
+        row.apply(outcomes[row.stream_id_str])
+    if rows:
+        VodStream.objects.bulk_update(rows, VodStream.SNAPSHOT_FIELDS)
 
 
 def _timestamp(value: datetime | None) -> float | None:

@@ -17,6 +17,7 @@ from .models import VodStream, bring_up_to_date
 from .parsing import normalize_stream_id
 from .playback import Playback, playback
 from .resolver import ResolvedStream, resolve_many
+from .tasks import schedule_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,10 @@ def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, ResolvedSt
     if snippet is not None:
         bring_up_to_date([snippet])
         return snippet, None
-    return None, resolve_many([stream_id])[stream_id]
+    resolution = resolve_many([stream_id])
+    if resolution.to_refresh:
+        schedule_refresh(resolution.to_refresh)
+    return None, resolution[stream_id]
 
 
 def _rendition_url(image) -> str:

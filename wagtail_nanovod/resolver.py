@@ -1,9 +1,20 @@
 """The one place that turns stream ids into what a page needs, and decides when to ask bintu.
 
 Each stream id maps to a :class:`ResolvedStream`: the last good answer from bintu
-(if any), when it was fetched, until when it is fresh, and the last failure. Many
-ids cost one cache read (``get_many``) and at most one cache write (``set_many``).
-A failure is recorded beside the last good answer and never replaces it.
+(if any), when it was fetched, until when it is fresh, and the last failure.
+
+- Fresh: served as it is. Many ids cost one cache read (``get_many``) at most.
+- Stale: served now; its id is handed back in :attr:`Resolution.to_refresh` for a
+  background refresh (:mod:`wagtail_nanovod.tasks`), so no page waits on bintu.
+- Never seen: one bounded attempt for all of a page's unknown streams together,
+  concurrently, the page waiting ``TIMEOUT`` at most once.
+- A failure is recorded beside the last good answer and never replaces it; it is
+  retried with back-off, and enough failures in a row open a circuit, shared
+  through the cache, during which nothing waits on bintu.
+- Across processes, one fetch per stream is in flight at a time (a cache lock).
+
+Every outcome of a fetch is announced with the :data:`stream_resolved` signal, so
+the models can keep their database snapshots without this module knowing them.
 """
 
 from __future__ import annotations
@@ -11,20 +22,36 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.cache import caches
+from django.dispatch import Signal
 
 from .client import BintuClient
 from .conf import nanovod_settings
-from .exceptions import BadResponse, BintuError, ConfigurationError
+from .exceptions import BadResponse, BintuError, ConfigurationError, StreamNotFound
 from .parsing import Stream, normalize_stream_id, parse_stream
 
 logger = logging.getLogger(__name__)
 
 # Bump when the cached shape changes, so old entries are ignored rather than misread.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+
+CIRCUIT_KEY = "wagtail_nanovod:circuit"
+FAILURES_KEY = "wagtail_nanovod:failures"
+# A page of unknown streams is fetched concurrently up to this many at once; the
+# rest wait for the background (a page with more is not a page a person reads).
+MAX_CONCURRENT_FETCHES = 32
+# How often a request whose stream another process is fetching looks for the answer.
+_POLL_SECONDS = 0.05
+# bintu states whose recording is about to change: checked every ACTIVE_FRESH_SECONDS.
+_ACTIVE_STATES = frozenset({"live", "created"})
+
+#: Sent after every fetch from bintu, good or failed: ``outcomes`` maps stream ids
+#: to their new :class:`ResolvedStream`. The models keep their snapshots with it.
+stream_resolved = Signal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +68,8 @@ class ResolvedStream:
     #: Reason of the last failure (a :attr:`BintuError.reason`), "" after a success.
     error: str = ""
     error_at: float | None = None
+    #: Failed fetches in a row; the retry back-off doubles with each.
+    failures: int = 0
 
     def is_fresh(self, now: float | None = None) -> bool:
         """Whether bintu need not be asked now."""
@@ -55,6 +84,7 @@ class ResolvedStream:
             "fresh_until": self.fresh_until,
             "error": self.error,
             "error_at": self.error_at,
+            "failures": self.failures,
         }
 
     @classmethod
@@ -71,6 +101,7 @@ class ResolvedStream:
                 fresh_until=data["fresh_until"],
                 error=data["error"],
                 error_at=data["error_at"],
+                failures=data["failures"],
             )
         except (KeyError, TypeError, ValueError):
             logger.warning("Ignoring an unreadable cache entry for stream %s", stream_id)
@@ -82,6 +113,18 @@ def cache_key(stream_id: str) -> str:
     return f"wagtail_nanovod:stream:{stream_id}"
 
 
+def lock_key(stream_id: str) -> str:
+    """The cache key that says a fetch of this stream is in flight somewhere."""
+    return f"wagtail_nanovod:fetching:{stream_id}"
+
+
+class Resolution(dict):
+    """What :func:`resolve_many` knows, by stream id, and what to refresh in the background."""
+
+    #: Ids whose answer is stale or missing, to hand to :func:`tasks.schedule_refresh`.
+    to_refresh: tuple[str, ...] = ()
+
+
 def resolve(stream_id: str) -> ResolvedStream:
     """What we know of one stream; see :func:`resolve_many`."""
     return resolve_many([stream_id])[normalize_stream_id(stream_id)]
@@ -89,64 +132,175 @@ def resolve(stream_id: str) -> ResolvedStream:
 
 def resolve_many(
     stream_ids: Iterable[str], *, known: dict[str, ResolvedStream] | None = None
-) -> dict[str, ResolvedStream]:
-    """What we know of each stream, by canonical stream id.
+) -> Resolution:
+    """What we know of each stream, by canonical stream id, in the order given.
 
-    ``known`` holds what the caller already has (the snapshots of a page's
-    snippets): fresh ones are served without touching the cache. The rest are read
-    from the cache in one round trip; missing or expired ones are asked of bintu,
-    and a failure keeps the last good answer. An invalid id raises
-    :class:`InvalidStreamId` before anything is read or sent.
+    ``known`` holds what the caller already has (the snapshots of a page's snippets):
+    fresh ones are served without touching the cache. The rest cost one cache read.
+    Stale answers are served as they are and listed in ``to_refresh``; streams never
+    seen are fetched together, bounded by ``TIMEOUT``, unless the circuit is open.
+    An invalid id raises :class:`InvalidStreamId` before anything is read or sent.
     """
     ids = list(dict.fromkeys(normalize_stream_id(stream_id) for stream_id in stream_ids))
     known = known or {}
     now = time.time()
-    resolved = {sid: known[sid] for sid in ids if sid in known and known[sid].is_fresh(now)}
-    wanted = [sid for sid in ids if sid not in resolved]
+    result = Resolution(
+        (sid, known[sid]) for sid in ids if sid in known and known[sid].is_fresh(now)
+    )
+    wanted = [sid for sid in ids if sid not in result]
     if not wanted:
-        return resolved
+        return result
 
     cache = caches[nanovod_settings.CACHE_ALIAS]
-    cached = cache.get_many([cache_key(sid) for sid in wanted])
-    changed: dict[str, ResolvedStream] = {}
-    client: BintuClient | None = None
-    for stream_id in wanted:
-        entry = _newest(
-            known.get(stream_id),
-            ResolvedStream.from_cache(stream_id, cached.get(cache_key(stream_id))),
+    cached = cache.get_many([CIRCUIT_KEY, *(cache_key(sid) for sid in wanted)])
+    circuit_open = cached.get(CIRCUIT_KEY, 0) > now
+    missing, to_refresh = [], []
+    for sid in wanted:
+        entry = _newest(known.get(sid), ResolvedStream.from_cache(sid, cached.get(cache_key(sid))))
+        if entry is None:
+            missing.append(sid)
+        else:
+            result[sid] = entry
+            if not entry.is_fresh(now):
+                to_refresh.append(sid)
+    if missing:
+        if circuit_open:
+            logger.warning(
+                "bintu circuit open: not waiting for %s unknown stream(s) %s",
+                len(missing),
+                ", ".join(missing),
+            )
+        else:
+            result.update(_fetch_together(missing[:MAX_CONCURRENT_FETCHES]))
+        # What is still unknown renders as not verified and is fetched in the background.
+        for sid in missing:
+            if sid not in result:
+                result[sid] = ResolvedStream(sid)
+                to_refresh.append(sid)
+    ordered = Resolution((sid, result[sid]) for sid in ids)
+    ordered.to_refresh = () if circuit_open else tuple(to_refresh)
+    return ordered
+
+
+def refresh(stream_id: str, *, known: ResolvedStream | None = None) -> ResolvedStream:
+    """Ask bintu now, whatever the cache holds; store and announce the outcome.
+
+    ``known`` is the caller's snapshot; without it, the cached entry is what a
+    failure falls back on. Used by "refresh now" and by the background task.
+    """
+    stream_id = normalize_stream_id(stream_id)
+    cache = caches[nanovod_settings.CACHE_ALIAS]
+    if known is None:
+        known = ResolvedStream.from_cache(stream_id, cache.get(cache_key(stream_id)))
+    outcome = _fetch(BintuClient(), stream_id, known or ResolvedStream(stream_id))
+    _store({stream_id: outcome})
+    return outcome
+
+
+def claim(stream_ids: Iterable[str]) -> list[str]:
+    """The ids whose fetch lock this process got: no other fetch of them is in flight.
+
+    One ``add`` per id: only stale or unknown streams come here, a few per page
+    at most, once per freshness period.
+    """
+    cache = caches[nanovod_settings.CACHE_ALIAS]
+    seconds = _lock_seconds()
+    return [sid for sid in stream_ids if cache.add(lock_key(sid), time.time(), seconds)]
+
+
+def release(stream_ids: Iterable[str]) -> None:
+    """Let the next fetch of these streams happen."""
+    caches[nanovod_settings.CACHE_ALIAS].delete_many([lock_key(sid) for sid in stream_ids])
+
+
+def circuit_is_open() -> bool:
+    """Whether bintu failed often enough lately that nothing should wait on it."""
+    until = caches[nanovod_settings.CACHE_ALIAS].get(CIRCUIT_KEY, 0)
+    return until > time.time()
+
+
+def _fetch_together(stream_ids: list[str]) -> dict[str, ResolvedStream]:
+    """Fetch unknown streams concurrently within one ``TIMEOUT``; one fetch per stream.
+
+    Streams another process is fetching are waited for in the cache instead.
+    """
+    deadline = time.monotonic() + float(nanovod_settings.TIMEOUT)
+    mine = claim(stream_ids)
+    theirs = [sid for sid in stream_ids if sid not in mine]
+    outcomes: dict[str, ResolvedStream] = {}
+    if mine:
+        client = BintuClient()
+        try:
+            with ThreadPoolExecutor(max_workers=len(mine)) as pool:
+                fetched = pool.map(lambda sid: _fetch(client, sid, ResolvedStream(sid)), mine)
+                outcomes.update(zip(mine, fetched, strict=True))
+            _store(outcomes)
+        finally:
+            release(mine)
+    if theirs:
+        outcomes.update(_wait_for(theirs, deadline))
+    return outcomes
+
+
+def _wait_for(stream_ids: list[str], deadline: float) -> dict[str, ResolvedStream]:
+    """Answers that other processes are fetching, as they arrive, until the deadline."""
+    cache = caches[nanovod_settings.CACHE_ALIAS]
+    found: dict[str, ResolvedStream] = {}
+    while True:
+        pending = [sid for sid in stream_ids if sid not in found]
+        cached = cache.get_many([cache_key(sid) for sid in pending])
+        for sid in pending:
+            entry = ResolvedStream.from_cache(sid, cached.get(cache_key(sid)))
+            if entry is not None:
+                found[sid] = entry
+        if len(found) == len(stream_ids) or time.monotonic() + _POLL_SECONDS > deadline:
+            return found
+        time.sleep(_POLL_SECONDS)
+
+
+def _store(outcomes: dict[str, ResolvedStream]) -> None:
+    """Cache the outcomes of fetches, move the circuit, and announce them."""
+    if not outcomes:
+        return
+    cache = caches[nanovod_settings.CACHE_ALIAS]
+    cache.set_many(
+        {cache_key(sid): entry.to_cache() for sid, entry in outcomes.items()},
+        timeout=nanovod_settings.STALE_SECONDS,
+    )
+    failed = sum(1 for entry in outcomes.values() if entry.error and entry.error != "not_found")
+    if failed:
+        _count_failures(cache, failed)
+    elif any(entry.error == "" for entry in outcomes.values()):
+        cache.delete(FAILURES_KEY)
+    stream_resolved.send(sender=ResolvedStream, outcomes=outcomes)
+
+
+def _count_failures(cache, failed: int) -> None:
+    """Open the circuit after CIRCUIT_FAILURES failed fetches in a row."""
+    cooldown = nanovod_settings.CIRCUIT_COOLDOWN_SECONDS
+    cache.add(FAILURES_KEY, 0, cooldown * 10)
+    try:
+        count = cache.incr(FAILURES_KEY, failed)
+    except ValueError:  # expired between add and incr
+        count = failed
+    if count >= nanovod_settings.CIRCUIT_FAILURES:
+        logger.warning(
+            "bintu failed %s times in a row: not waiting on it for %ss", count, cooldown
         )
-        if entry is None or not entry.is_fresh(now):
-            client = client or BintuClient()
-            entry = _fetch(client, stream_id, entry or ResolvedStream(stream_id))
-            changed[stream_id] = entry
-        resolved[stream_id] = entry
-    if changed:
-        cache.set_many(
-            {cache_key(sid): entry.to_cache() for sid, entry in changed.items()},
-            timeout=nanovod_settings.STALE_SECONDS,
-        )
-    return {sid: resolved[sid] for sid in ids}
+        cache.set(CIRCUIT_KEY, time.time() + cooldown, cooldown)
+        cache.delete(FAILURES_KEY)
+
+
+def _lock_seconds() -> int:
+    # Longer than any fetch can take (TIMEOUT bounds it), so a lock is never lifted
+    # under a fetch still running; short enough that a crashed worker costs little.
+    return int(float(nanovod_settings.TIMEOUT)) + 10
 
 
 def _newest(*entries: ResolvedStream | None) -> ResolvedStream | None:
     """Of the entries at hand, the one that stays fresh longest (the latest news)."""
     present = [entry for entry in entries if entry is not None]
     return max(present, key=lambda entry: entry.fresh_until, default=None)
-
-
-def refresh(stream_id: str, *, known: ResolvedStream | None = None) -> ResolvedStream:
-    """Ask bintu now, whatever the cache holds, and store the outcome in the cache.
-
-    ``known`` is the caller's snapshot; without it, the cached entry is what a
-    failure falls back on.
-    """
-    stream_id = normalize_stream_id(stream_id)
-    cache = caches[nanovod_settings.CACHE_ALIAS]
-    if known is None:
-        known = ResolvedStream.from_cache(stream_id, cache.get(cache_key(stream_id)))
-    entry = _fetch(BintuClient(), stream_id, known or ResolvedStream(stream_id))
-    cache.set(cache_key(stream_id), entry.to_cache(), timeout=nanovod_settings.STALE_SECONDS)
-    return entry
 
 
 def _fetch(client: BintuClient, stream_id: str, known: ResolvedStream) -> ResolvedStream:
@@ -156,9 +310,10 @@ def _fetch(client: BintuClient, stream_id: str, known: ResolvedStream) -> Resolv
         stream = parse_stream(client.stream_info(stream_id), expected_id=stream_id)
     except (BintuError, ConfigurationError, ValueError) as exc:
         # Caught here because this is where the decision is made: keep what we had,
-        # remember the failure for ERROR_SECONDS so renders do not hammer bintu.
+        # and ask again after a back-off that doubles with each failure in a row.
         # (ValueError: parse_stream found no stream in a JSON object.)
         reason = _reason(exc)
+        failures = known.failures + 1
         logger.warning(
             "Could not resolve nanoStream stream %s (%s): %s%s",
             stream_id,
@@ -166,18 +321,29 @@ def _fetch(client: BintuClient, stream_id: str, known: ResolvedStream) -> Resolv
             exc,
             "; serving the last good answer" if known.stream else "",
         )
+        retry_in = min(
+            nanovod_settings.ERROR_SECONDS * 2 ** (failures - 1),
+            nanovod_settings.MAX_ERROR_SECONDS,
+        )
+        if isinstance(exc, StreamNotFound):
+            # An answer, not an outage: bintu is asked again at the settled pace.
+            retry_in = nanovod_settings.FRESH_SECONDS
         return replace(
-            known,
-            error=reason,
-            error_at=now,
-            fresh_until=now + nanovod_settings.ERROR_SECONDS,
+            known, error=reason, error_at=now, failures=failures, fresh_until=now + retry_in
         )
     return ResolvedStream(
         stream_id=stream_id,
         stream=stream,
         fetched_at=now,
-        fresh_until=now + nanovod_settings.FRESH_SECONDS,
+        fresh_until=now + _fresh_seconds(stream),
     )
+
+
+def _fresh_seconds(stream: Stream) -> float:
+    """Live, upcoming and processing streams are about to change; the rest are settled."""
+    if stream.state in _ACTIVE_STATES or (stream.state == "ended" and not stream.recordings):
+        return nanovod_settings.ACTIVE_FRESH_SECONDS
+    return nanovod_settings.FRESH_SECONDS
 
 
 def _reason(exc: Exception) -> str:

@@ -129,7 +129,7 @@ class VerifyOnSaveMixin:
         if "stream_id" in self.form.changed_data:
             # The snapshot describes the stream that was here before: a failed check
             # must not keep it as the last good answer of the new id.
-            instance.apply(ResolvedStream(instance.stream_id_str))
+            instance.forget_snapshot()
         return super().save_instance()
 
     def save_action(self):
