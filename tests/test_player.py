@@ -303,3 +303,25 @@ def test_loading_or_saving_a_page_asks_nothing_of_bintu_only_showing_it_does(
     render(client, page)
     assert run_queued_refreshes() == [snippet.stream_id_str]
     assert bintu.calls() == 1
+
+
+def test_a_bare_stream_id_keeps_its_own_snapshot_through_a_cache_flush(bintu):
+    from wagtail_nanovod.models import StreamSnapshot
+
+    stream_id = bintu.add_stream()
+    bintu.add_recording(stream_id, region="us")
+    template = Template("{% load wagtail_nanovod_tags %}{% nanovod_player stream_id %}")
+    first = template.render(Context({"stream_id": stream_id}))
+    assert 'data-nanovod-region="us"' in first
+    assert StreamSnapshot.objects.filter(stream_id=stream_id).exists()
+
+    # The cache is gone and bintu is down: the row still knows the recording.
+    caches["default"].clear()
+    bintu.inject(Fault.status(503))
+    StreamSnapshot.objects.update(data={**StreamSnapshot.objects.get().data, "fresh_until": 0})
+    again = template.render(Context({"stream_id": stream_id}))
+    assert 'data-nanovod-region="us"' in again
+    run_queued_refreshes()
+    stored = StreamSnapshot.objects.get().to_resolved()
+    assert stored.stream.latest_recording is not None
+    assert stored.error == "server_error"

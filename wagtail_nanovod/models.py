@@ -231,6 +231,54 @@ class VodStream(index.Indexed, models.Model):
         return outcome
 
 
+class StreamSnapshot(models.Model):
+    """The last answer for a stream shown by its id alone (the template tag), no snippet.
+
+    Snippets keep their own snapshot; this keeps the same promise for bare ids: a
+    cache flush or a restart loses nothing a page could show.
+    """
+
+    stream_id = models.UUIDField(unique=True, editable=False)
+    #: :meth:`ResolvedStream.to_cache` of the last outcome, merged like a snippet's.
+    data = models.JSONField(editable=False)
+    updated_at = models.DateTimeField(auto_now=True, editable=False)
+
+    class Meta:
+        verbose_name = _("stream snapshot")
+
+    def __str__(self) -> str:
+        return str(self.stream_id)
+
+    def to_resolved(self) -> ResolvedStream | None:
+        return ResolvedStream.from_cache(str(self.stream_id), self.data)
+
+    def apply(self, resolved: ResolvedStream) -> None:
+        """Take an outcome in (not saved); a failure keeps the last good answer."""
+        known = self.to_resolved() if self.data else None
+        if resolved.stream is None and resolved.error and known and known.stream:
+            resolved = replace(resolved, stream=known.stream, fetched_at=known.fetched_at)
+        self.data = resolved.to_cache()
+
+
+def resolve_bare_id(stream_id: str) -> ResolvedStream:
+    """A stream without a snippet, for showing it now: snapshot row, cache, bintu.
+
+    Like :func:`bring_up_to_date` for one id: stale is served and refreshed in the
+    background; the row is written when the outcome is news.
+    """
+    row = StreamSnapshot.objects.filter(stream_id=stream_id).first()
+    known = row.to_resolved() if row else None
+    resolution = resolver.resolve_many([stream_id], known={stream_id: known} if known else {})
+    outcome = resolution[stream_id]
+    if outcome is not known and (outcome.stream is not None or outcome.error):
+        row = row or StreamSnapshot(stream_id=stream_id)
+        row.apply(outcome)
+        row.save()
+    if resolution.to_refresh:
+        schedule_refresh(resolution.to_refresh)
+    return outcome
+
+
 class RenderBatch:
     """Streams loaded together (a StreamField's), brought up to date together when the
     first of them is shown, and not before: saving or editing a page asks nothing of bintu.
@@ -273,7 +321,7 @@ def bring_up_to_date(streams: Iterable[VodStream]) -> None:
 def store_snapshots(sender, outcomes: dict[str, ResolvedStream], **kwargs) -> None:
     """Receiver of :data:`resolver.stream_resolved`: keep each snippet's snapshot.
 
-    Two queries for any number of streams; rows are read afresh so that a snapshot
+    A few queries for any number of streams; rows are read afresh so that a snapshot
     is merged into what is stored, not into what some request had in memory.
     """
     rows = list(VodStream.objects.filter(stream_id__in=list(outcomes)))
@@ -281,6 +329,12 @@ def store_snapshots(sender, outcomes: dict[str, ResolvedStream], **kwargs) -> No
         row.apply(outcomes[row.stream_id_str])
     if rows:
         VodStream.objects.bulk_update(rows, VodStream.SNAPSHOT_FIELDS)
+    # Bare ids have a row once a page showed them; background refreshes update it.
+    bare = list(StreamSnapshot.objects.filter(stream_id__in=list(outcomes)))
+    for snapshot in bare:
+        snapshot.apply(outcomes[str(snapshot.stream_id)])
+    if bare:
+        StreamSnapshot.objects.bulk_update(bare, ["data", "updated_at"])
 
 
 def _timestamp(value: datetime | None) -> float | None:

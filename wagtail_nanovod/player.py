@@ -13,11 +13,10 @@ from django.utils.translation import gettext as _
 from wagtail.images.models import Filter, SourceImageIOError
 
 from .exceptions import InvalidStreamId
-from .models import VodStream, bring_up_to_date
+from .models import VodStream, bring_up_to_date, resolve_bare_id
 from .parsing import normalize_stream_id
 from .playback import Playback, playback
-from .resolver import ResolvedStream, resolve_many
-from .tasks import schedule_refresh
+from .resolver import ResolvedStream
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, ResolvedSt
     """A snippet or a bare stream id, as the template tag receives it, made renderable.
 
     A snippet is brought up to date from its snapshot; an id that names a snippet
-    uses it; any other id is resolved through the cache. An invalid id resolves to
+    uses it; any other id is resolved with its own snapshot row. An invalid id resolves to
     nothing (rendered as unavailable) with a warning, never an exception.
     """
     if isinstance(value, VodStream):
@@ -103,10 +102,7 @@ def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, ResolvedSt
     if snippet is not None:
         bring_up_to_date([snippet])
         return snippet, None
-    resolution = resolve_many([stream_id])
-    if resolution.to_refresh:
-        schedule_refresh(resolution.to_refresh)
-    return None, resolution[stream_id]
+    return None, resolve_bare_id(stream_id)
 
 
 def _rendition_url(image) -> str:
