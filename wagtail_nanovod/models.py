@@ -308,10 +308,16 @@ def bring_up_to_date(streams: Iterable[VodStream]) -> None:
         by_id.setdefault(stream.stream_id_str, []).append(stream)
     if not by_id:
         return
-    known = {stream_id: group[0].resolved for stream_id, group in by_id.items()}
-    outcome = resolver.resolve_many(known, known=known)
+    # A snippet bintu never answered for knows nothing: it is "never seen", and gets
+    # the bounded first attempt rather than a background refresh.
+    known = {
+        stream_id: group[0].resolved
+        for stream_id, group in by_id.items()
+        if group[0].resolved.stream is not None or group[0].resolved.error
+    }
+    outcome = resolver.resolve_many(by_id, known=known)
     for stream_id, group in by_id.items():
-        if outcome[stream_id] is not known[stream_id]:
+        if outcome[stream_id] is not known.get(stream_id):
             for stream in group:
                 stream.apply(outcome[stream_id])
     if outcome.to_refresh:
