@@ -4,10 +4,12 @@
     python3 dev.py example     run the example site on http://127.0.0.1:8000
     python3 dev.py test        lint, migration check and the whole test suite,
                                on every supported Wagtail version
+    python3 dev.py bench       the benchmark against the alternatives (bench/)
 
 Each Wagtail version gets its own virtual environment under ``.venv/``, made and
 filled on first use and refilled when ``pyproject.toml`` changes. Anything after
-``--`` goes to pytest (``python3 dev.py test --wagtail 8.0 -- -k client``).
+``--`` goes to pytest (``python3 dev.py test --wagtail 8.0 -- -k client``), or to
+the benchmark.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ WAGTAIL_VERSIONS = {"7.4": "wagtail>=7.4,<7.5", "8.0": "wagtail>=8.0,<8.1"}
 def environment(wagtail: str, extras: str = "test") -> Path:
     """The virtual environment for one Wagtail version, installed and up to date."""
     requirement = WAGTAIL_VERSIONS[wagtail]
-    home = ROOT / ".venv" / f"wagtail-{wagtail}"
+    suffix = "" if extras == "test" else "-" + extras.replace(",", "-")
+    home = ROOT / ".venv" / f"wagtail-{wagtail}{suffix}"
     python = home / "bin" / "python"
     stamp = home / ".installed"
     wanted = hashlib.sha256(
@@ -81,6 +84,12 @@ def example(address: str) -> None:
     run([str(python), "example_site/run.py", address])
 
 
+def bench(bench_args: list[str]) -> None:
+    """Run the benchmark on the newest Wagtail, with wagtailmedia to compare against."""
+    python = environment(list(WAGTAIL_VERSIONS)[-1], extras="test,bench")
+    run([str(python), "bench/run.py", *bench_args])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +102,7 @@ def main() -> None:
     )
     example_parser = commands.add_parser("example", help="run the example site")
     example_parser.add_argument("address", nargs="?", default="127.0.0.1:8000")
+    commands.add_parser("bench", help="run the benchmark (arguments after -- go to it)")
 
     argv = sys.argv[1:]
     pytest_args = []
@@ -102,6 +112,8 @@ def main() -> None:
     args = parser.parse_args(argv)
     if args.command == "test":
         test(args.wagtail or list(WAGTAIL_VERSIONS), pytest_args)
+    elif args.command == "bench":
+        bench(pytest_args)
     else:
         example(args.address)
 
