@@ -1,6 +1,7 @@
 import logging
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from django.core.cache import caches
@@ -268,3 +269,18 @@ def test_an_unreadable_cache_entry_is_fetched_again(bintu):
     caches["default"].set(resolver.cache_key(stream_id), {"v": resolver.CACHE_VERSION, "junk": 1})
     assert resolver.resolve(stream_id).stream.id == stream_id
     assert bintu.calls(stream_id) == 1
+
+
+def test_a_failure_cached_after_a_flush_never_hides_the_callers_good_answer(bintu):
+    stream_id = bintu.add_stream()
+    url = bintu.add_recording(stream_id)
+    good = resolver.resolve(stream_id)
+    caches["default"].clear()
+    bintu.inject(Fault.status(500), stream_id=stream_id)
+    # A background refresh with nothing in the cache to fall back on caches a failure...
+    assert resolver.refresh(stream_id).stream is None
+    # ...and a page holding the good snapshot (the database's) still shows it.
+    stale_good = replace(good, fresh_until=0.0)
+    shown = resolver.resolve_many([stream_id], known={stream_id: stale_good})[stream_id]
+    assert shown.stream.latest_recording.url == url
+    assert shown.error == "server_error"

@@ -213,6 +213,13 @@ def release(stream_ids: Iterable[str]) -> None:
     caches[nanovod_settings.CACHE_ALIAS].delete_many([lock_key(sid) for sid in stream_ids])
 
 
+def is_fresh(stream_id: str) -> bool:
+    """Whether the cache holds a fresh answer for this stream."""
+    cached = caches[nanovod_settings.CACHE_ALIAS].get(cache_key(stream_id))
+    entry = ResolvedStream.from_cache(stream_id, cached)
+    return entry is not None and entry.is_fresh()
+
+
 def circuit_is_open() -> bool:
     """Whether bintu failed often enough lately that nothing should wait on it."""
     until = caches[nanovod_settings.CACHE_ALIAS].get(CIRCUIT_KEY, 0)
@@ -298,9 +305,19 @@ def _lock_seconds() -> int:
 
 
 def _newest(*entries: ResolvedStream | None) -> ResolvedStream | None:
-    """Of the entries at hand, the one that stays fresh longest (the latest news)."""
+    """The latest news of the entries at hand, never poorer than what any of them knew.
+
+    The one that stays fresh longest wins; if it holds only a failure (a cache entry
+    written after a flush, say), the good answer of another entry stays with it.
+    """
     present = [entry for entry in entries if entry is not None]
-    return max(present, key=lambda entry: entry.fresh_until, default=None)
+    newest = max(present, key=lambda entry: entry.fresh_until, default=None)
+    if newest is not None and newest.stream is None and newest.error:
+        good = [entry for entry in present if entry.stream is not None]
+        if good:
+            best = max(good, key=lambda entry: entry.fetched_at or 0)
+            newest = replace(newest, stream=best.stream, fetched_at=best.fetched_at)
+    return newest
 
 
 def _fetch(client: BintuClient, stream_id: str, known: ResolvedStream) -> ResolvedStream:

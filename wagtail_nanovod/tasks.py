@@ -32,6 +32,9 @@ def refresh_stream(stream_id: str) -> None:
         if resolver.circuit_is_open():
             logger.info("Not refreshing stream %s: the bintu circuit is open", stream_id)
             return
+        if resolver.is_fresh(stream_id):
+            # A task that waited in a long queue: another process got there first.
+            return
         resolver.refresh(stream_id)
     finally:
         resolver.release([stream_id])
