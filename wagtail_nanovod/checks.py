@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache.backends.dummy import DummyCache
 from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+from django_tasks import task_backends
 
 from .conf import API_KEY_ENVIRON, DEFAULTS, SETTINGS_NAME, nanovod_settings
 from .exceptions import ConfigurationError
@@ -37,7 +41,18 @@ def check_settings(app_configs=None, **kwargs) -> list:
         )
 
     timeout = nanovod_settings.TIMEOUT
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+    if timeout is None:
+        # requests reads None as "wait forever": one hung bintu would hang every render.
+        messages.append(
+            Error(
+                f"{SETTINGS_NAME}['TIMEOUT'] is None: calls to bintu would have no time "
+                "limit, and a page could wait on a hung bintu forever.",
+                hint=f"Give a number of seconds, or leave it out for the default of "
+                f"{DEFAULTS['TIMEOUT']}s.",
+                id="wagtail_nanovod.E002",
+            )
+        )
+    elif isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         messages.append(
             Error(
                 f"{SETTINGS_NAME}['TIMEOUT'] must be a positive number of seconds, "
@@ -75,3 +90,55 @@ def check_settings(app_configs=None, **kwargs) -> list:
                 )
             )
     return messages
+
+
+@register(Tags.caches, Tags.compatibility)
+def check_backends(app_configs=None, **kwargs) -> list:
+    """The cache and the task backend named in the settings exist, and the cache caches."""
+    try:
+        nanovod_settings.user_settings()
+    except ConfigurationError:
+        return []  # E001 names it; nothing below can be read.
+
+    messages = []
+    alias = nanovod_settings.CACHE_ALIAS
+    cache_settings = settings.CACHES.get(alias)
+    if cache_settings is None:
+        messages.append(
+            Error(
+                f"{SETTINGS_NAME}['CACHE_ALIAS'] {alias!r} is not a cache in settings.CACHES.",
+                hint=f"Use one of: {', '.join(settings.CACHES)}, or add {alias!r} to CACHES.",
+                id="wagtail_nanovod.E005",
+            )
+        )
+    elif _is_dummy_cache(cache_settings.get("BACKEND", "")):
+        messages.append(
+            Warning(
+                f"The cache {alias!r} is a DummyCache: it caches nothing, so bintu is asked "
+                "on every page view and the circuit breaker never opens.",
+                hint=f"Point {SETTINGS_NAME}['CACHE_ALIAS'] at a cache shared by all web "
+                "processes, such as Redis, Memcached or the database cache.",
+                id="wagtail_nanovod.W002",
+            )
+        )
+
+    task_alias = nanovod_settings.TASK_BACKEND
+    if task_alias not in task_backends.settings:
+        messages.append(
+            Error(
+                f"{SETTINGS_NAME}['TASK_BACKEND'] {task_alias!r} is not a task backend in "
+                "settings.TASKS: background refreshes cannot be queued.",
+                hint=f"Use one of: {', '.join(task_backends.settings)}, or add {task_alias!r} "
+                "to TASKS.",
+                id="wagtail_nanovod.E006",
+            )
+        )
+    return messages
+
+
+def _is_dummy_cache(backend_path: str) -> bool:
+    try:
+        backend = import_string(backend_path)
+    except ImportError:
+        return False  # Django's own cache checks and startup name a backend that is not there.
+    return isinstance(backend, type) and issubclass(backend, DummyCache)

@@ -9,8 +9,8 @@ from wagtail.admin.panels import Panel
 from .models import region_choices
 from .playback import stream_state
 from .player import PlayerOptions, render_player
+from .reasons import describe_reason
 from .regions import region_of
-from .views import describe_reason
 
 
 class StreamStatusPanel(Panel):

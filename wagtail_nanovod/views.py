@@ -31,29 +31,10 @@ from .forms import ImportFilterForm, ImportForm
 from .models import VodStream
 from .parsing import Stream, parse_stream_list
 from .playback import LIVE, READY, stream_state
+from .reasons import describe_reason
 from .resolver import ResolvedStream
 
 logger = logging.getLogger(__name__)
-
-# Why a stream has nothing to play or could not be checked, by the reason words of
-# BintuError.reason and playback.stream_state(); worded for editors, never with the key.
-REASONS = {
-    "unreachable": gettext_lazy("nanoStream could not be reached"),
-    "server_error": gettext_lazy("nanoStream had a server error"),
-    "rate_limited": gettext_lazy("nanoStream asked us to slow down"),
-    "authentication": gettext_lazy("nanoStream refused the API key"),
-    "bad_response": gettext_lazy("nanoStream sent an answer that could not be read"),
-    "configuration": gettext_lazy("the nanoStream API key is not configured"),
-    "not_found": gettext_lazy("nanoStream does not know this stream ID"),
-    "gone": gettext_lazy("the stream was deleted or locked in nanoStream"),
-    "not_started": gettext_lazy("the stream has never been live"),
-    "not_verified": gettext_lazy("not checked with nanoStream yet"),
-}
-
-
-def describe_reason(reason: str) -> str:
-    """An editor's words for a reason word; unknown words get a generic phrase."""
-    return str(REASONS.get(reason, gettext_lazy("nanoStream answered with an error")))
 
 
 def title_for(stream: Stream) -> str:

@@ -1,13 +1,17 @@
-"""Registers the VodStream snippet with its own admin menu item, "nanoStream"."""
+"""Registers the VodStream snippet with its own admin menu item, "nanoStream", and the
+"Broken videos" report under Reports.
+"""
 
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from . import views
+from . import reports, views
 from .models import VodStream
 from .panels import StreamStatusPanel
 from .playback import LIVE, READY
@@ -75,3 +79,41 @@ class VodStreamViewSet(SnippetViewSet):
 
 
 register_snippet(VodStreamViewSet)
+
+
+class BrokenVideosMenuItem(MenuItem):
+    """Shown to those the report lets in: users who may change streams."""
+
+    def is_shown(self, request):
+        return VodStream.snippet_viewset.permission_policy.user_has_permission(
+            request.user, "change"
+        )
+
+
+@hooks.register("register_admin_urls")
+def register_report_urls():
+    view = reports.BrokenStreamsReportView
+    return [
+        path(
+            "reports/nanostream-broken-videos/",
+            view.as_view(),
+            name=view.index_url_name,
+        ),
+        path(
+            "reports/nanostream-broken-videos/results/",
+            view.as_view(results_only=True),
+            name=view.index_results_url_name,
+        ),
+    ]
+
+
+@hooks.register("register_reports_menu_item")
+def register_report_menu_item():
+    return BrokenVideosMenuItem(
+        _("Broken videos"),
+        reverse(reports.BrokenStreamsReportView.index_url_name),
+        name="nanostream-broken-videos",
+        icon_name="media",
+        # After Wagtail's own reports (700 to 1200).
+        order=1300,
+    )
