@@ -32,6 +32,9 @@ def _raises(exc_type, call):
     assert TEST_KEY not in str(error)
     assert TEST_KEY not in repr(error)
     assert TEST_KEY not in repr(error.__cause__)
+    # Error trackers record the attributes of chained exceptions: requests' errors
+    # carry the request, headers and all, unless the client drops it.
+    assert getattr(error.__cause__, "request", None) is None
     return error
 
 

@@ -2,6 +2,7 @@ import logging
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import caches
@@ -114,12 +115,16 @@ def test_a_stale_stream_is_served_now_and_listed_for_a_background_refresh(bintu)
 def test_live_streams_are_fresh_for_less_time_than_settled_ones(bintu):
     live = bintu.add_stream(state="live")
     settled = bintu.add_stream(state="ended")
-    bintu.add_recording(settled)
+    bintu.add_recording(settled, created_at=datetime.now(UTC) - timedelta(hours=1))
     processing = bintu.add_stream(state="ended")
-    resolution = resolver.resolve_many([live, settled, processing])
+    # Listed a minute ago: its file may still be processing, so it is checked again soon.
+    just_listed = bintu.add_stream(state="ended")
+    bintu.add_recording(just_listed, created_at=datetime.now(UTC) - timedelta(minutes=1))
+    resolution = resolver.resolve_many([live, settled, processing, just_listed])
     now = time.time()
     assert resolution[live].fresh_until - now == pytest.approx(30, abs=2)
     assert resolution[processing].fresh_until - now == pytest.approx(30, abs=2)
+    assert resolution[just_listed].fresh_until - now == pytest.approx(30, abs=2)
     assert resolution[settled].fresh_until - now == pytest.approx(900, abs=2)
 
 
@@ -166,6 +171,14 @@ def test_failures_back_off_doubling(bintu, settings):
     assert waits == [10, 20, 40, 80]
     bintu.clear_faults()
     assert resolver.refresh(stream_id).failures == 0
+
+
+def test_a_retry_after_longer_than_the_back_off_is_honoured(bintu):
+    stream_id = bintu.add_stream()
+    bintu.inject(Fault.rate_limited(retry_after=600), stream_id=stream_id)
+    outcome = resolver.refresh(stream_id)
+    assert outcome.error == "rate_limited"
+    assert outcome.fresh_until - outcome.error_at == pytest.approx(600, abs=1)
 
 
 def test_a_failure_is_remembered_so_renders_do_not_hammer_bintu(bintu):

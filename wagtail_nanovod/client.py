@@ -165,10 +165,12 @@ class BintuClient:
                 stream=True,
             )
         except requests.Timeout as exc:
+            _forget_request(exc)
             raise BintuUnreachable(
                 f"bintu did not answer within {self.timeout:g}s", stream_id=stream_id
             ) from exc
         except requests.RequestException as exc:
+            _forget_request(exc)
             raise BintuUnreachable(
                 f"could not connect to bintu: {type(exc).__name__}", stream_id=stream_id
             ) from exc
@@ -202,10 +204,18 @@ class BintuClient:
                     )
                 chunks.append(chunk)
         except requests.RequestException as exc:
+            _forget_request(exc)
             raise BintuUnreachable(
                 f"bintu's answer broke off: {type(exc).__name__}", stream_id=stream_id
             ) from exc
         return b"".join(chunks)
+
+
+def _forget_request(exc: requests.RequestException) -> None:
+    """Drop the request a requests error carries: its headers hold the key, and error
+    trackers record the attributes of chained exceptions."""
+    exc.request = None
+    exc.response = None
 
 
 def _too_large(limit: int, stream_id: str | None) -> BadResponse:

@@ -31,7 +31,13 @@ from django.dispatch import Signal
 
 from .client import BintuClient
 from .conf import nanovod_settings
-from .exceptions import BadResponse, BintuError, ConfigurationError, StreamNotFound
+from .exceptions import (
+    BadResponse,
+    BintuError,
+    ConfigurationError,
+    RateLimited,
+    StreamNotFound,
+)
 from .parsing import Stream, normalize_stream_id, parse_stream
 
 logger = logging.getLogger(__name__)
@@ -342,6 +348,9 @@ def _fetch(client: BintuClient, stream_id: str, known: ResolvedStream) -> Resolv
             nanovod_settings.ERROR_SECONDS * 2 ** (failures - 1),
             nanovod_settings.MAX_ERROR_SECONDS,
         )
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            # bintu said when to come back; a longer wait than ours is honoured.
+            retry_in = max(retry_in, exc.retry_after)
         if isinstance(exc, StreamNotFound):
             # An answer, not an outage: bintu is asked again at the settled pace.
             retry_in = nanovod_settings.FRESH_SECONDS
@@ -357,8 +366,15 @@ def _fetch(client: BintuClient, stream_id: str, known: ResolvedStream) -> Resolv
 
 
 def _fresh_seconds(stream: Stream) -> float:
-    """Live, upcoming and processing streams are about to change; the rest are settled."""
+    """Live, upcoming and processing streams are about to change; the rest are settled.
+
+    A recording bintu listed only minutes ago counts as about to change too: its file
+    may still answer 404 while it is processed, and more renditions may follow.
+    """
     if stream.state in _ACTIVE_STATES or (stream.state == "ended" and not stream.recordings):
+        return nanovod_settings.ACTIVE_FRESH_SECONDS
+    latest = stream.latest_recording
+    if latest and latest.created_at and time.time() - latest.created_at.timestamp() < 600:
         return nanovod_settings.ACTIVE_FRESH_SECONDS
     return nanovod_settings.FRESH_SECONDS
 
