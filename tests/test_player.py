@@ -325,3 +325,24 @@ def test_a_bare_stream_id_keeps_its_own_snapshot_through_a_cache_flush(bintu):
     stored = StreamSnapshot.objects.get().to_resolved()
     assert stored.stream.latest_recording is not None
     assert stored.error == "server_error"
+
+
+def test_a_remembered_player_follows_every_change_of_its_stream_and_the_settings(
+    client, bintu, make_snippet, make_event_page, settings
+):
+    snippet = make_snippet(regions=("eu",), title="Before")
+    page = make_event_page([snippet])
+    assert 'aria-label="Before"' in render(client, page)
+    VodStream.objects.filter(pk=snippet.pk).update(title="After", region="us")
+    html = render(client, page)
+    assert 'aria-label="After"' in html
+    assert re.search(rf'<source src="{re.escape(bintu.region_urls["us"])}/', html)
+    assert len(re.findall("<source ", html)) == 3
+    # Other region hosts: the recording's host is no longer a region's, so there are
+    # no failover sources, though nothing on the row changed.
+    settings.WAGTAIL_NANOVOD = {
+        **settings.WAGTAIL_NANOVOD,
+        "REGIONS": {"eu": "https://eu.example", "us": "https://us.example"},
+        "PLAYBACK_HOSTS": ["127.0.0.1"],
+    }
+    assert len(re.findall("<source ", render(client, page))) == 1

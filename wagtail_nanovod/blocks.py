@@ -9,7 +9,13 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
 from .models import RenderBatch, VodStream
-from .player import POSTER_FILTER, PlayerOptions, player_context
+from .player import (
+    POSTER_FILTER,
+    TEMPLATE,
+    PlayerOptions,
+    player_context,
+    render_block_player,
+)
 
 
 class VodStreamChooserBlock(SnippetChooserBlock):
@@ -22,7 +28,9 @@ class VodStreamChooserBlock(SnippetChooserBlock):
         # Wagtail hands every VOD block of a StreamField to this at once: one query
         # (and one renditions query) for the page, then one resolver pass for all when
         # the first is rendered. The same stream twice on a page shares one instance.
-        found = VodStream.objects.for_render().in_bulk([v for v in values if v is not None])
+        ids = [value for value in values if value is not None]
+        # No ORDER BY: in_bulk returns a dict, the model's ordering would be wasted work.
+        found = VodStream.objects.for_render().order_by().in_bulk(ids)
         RenderBatch(found.values())
         return [found.get(value) for value in values]
 
@@ -67,7 +75,7 @@ class VodBlock(blocks.StructBlock):
     class Meta:
         icon = "media"
         label = _("Recorded stream")
-        template = "wagtail_nanovod/player.html"
+        template = TEMPLATE
 
     def options(self, value) -> PlayerOptions:
         """The editor's choices for this embed."""
@@ -80,6 +88,13 @@ class VodBlock(blocks.StructBlock):
             recording_index=value.get("recording"),
             poster=value.get("poster"),
         )
+
+    def render(self, value, context=None):
+        # The player of a stream whose snapshot has not changed is the same markup:
+        # remembered, unless a subclass renders differently (see render_block_player).
+        if type(self).get_context is VodBlock.get_context and self.meta.template == TEMPLATE:
+            return render_block_player(value.get("stream"), self.options(value))
+        return super().render(value, context=context)
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context=parent_context)

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 
 from .exceptions import ConfigurationError
 
@@ -74,11 +75,26 @@ DEFAULTS: dict[str, Any] = {
 
 
 class NanovodSettings:
-    """Attribute access to ``WAGTAIL_NANOVOD``, falling back to :data:`DEFAULTS`."""
+    """Attribute access to ``WAGTAIL_NANOVOD``, falling back to :data:`DEFAULTS`.
+
+    Values are read at call time. The checked dict is kept while the settings object
+    is the same one (a page renders dozens of reads), and dropped on Django's
+    ``setting_changed`` signal, so ``override_settings`` works as always.
+    """
+
+    def __init__(self) -> None:
+        self._checked: tuple[object, dict[str, Any]] | None = None
+
+    def reset(self, **kwargs) -> None:
+        """Forget the checked dict (connected to ``setting_changed``)."""
+        self._checked = None
 
     def user_settings(self) -> dict[str, Any]:
         """The dict as the site set it; raises on an unknown key, naming it."""
         value = getattr(django_settings, SETTINGS_NAME, None) or {}
+        checked = self._checked
+        if checked is not None and checked[0] is value:
+            return checked[1]
         if not isinstance(value, dict):
             raise ConfigurationError(
                 f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}."
@@ -89,6 +105,7 @@ class NanovodSettings:
                 f"Unknown {SETTINGS_NAME} setting {unknown[0]!r}. "
                 f"Known settings: {', '.join(sorted(DEFAULTS))}."
             )
+        self._checked = (value, value)
         return value
 
     def __getattr__(self, name: str) -> Any:
@@ -105,3 +122,23 @@ class NanovodSettings:
 
 
 nanovod_settings = NanovodSettings()
+
+
+def _on_setting_changed(setting: str, **kwargs) -> None:
+    if setting == SETTINGS_NAME:
+        nanovod_settings.reset()
+        for reset in _resets:
+            reset()
+
+
+#: Functions that forget what they derived from the settings, run when they change.
+_resets: list = []
+
+
+def on_settings_change(function):
+    """Register a cache-clearing function to run when ``WAGTAIL_NANOVOD`` changes."""
+    _resets.append(function)
+    return function
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="wagtail_nanovod.conf")

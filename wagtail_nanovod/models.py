@@ -7,6 +7,7 @@ are both gone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -116,8 +117,10 @@ class VodStream(index.Indexed, models.Model):
         help_text=_("Shown before playback; replaces the thumbnail from nanoStream."),
     )
 
-    # The snapshot: written by the resolver's outcome, never by editors.
-    snapshot = models.JSONField(null=True, blank=True, editable=False)
+    # The snapshot: written by the resolver's outcome, never by editors. JSON kept as
+    # text, decoded only when read: a page of fifty players whose markup is remembered
+    # (player.render_block_player) never needs it.
+    snapshot_json = models.TextField(blank=True, editable=False)
     synced_at = models.DateTimeField(_("last synced"), null=True, blank=True, editable=False)
     fresh_until = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=32, blank=True, editable=False)
@@ -156,6 +159,15 @@ class VodStream(index.Indexed, models.Model):
 
     # -- the snapshot, as the resolver sees it ------------------------------------------
 
+    @property
+    def snapshot(self) -> dict | None:
+        """The last good answer as plain data (``Stream.to_dict()``), or None."""
+        return json.loads(self.snapshot_json) if self.snapshot_json else None
+
+    @snapshot.setter
+    def snapshot(self, value: dict | None) -> None:
+        self.snapshot_json = json.dumps(value, separators=(",", ":")) if value else ""
+
     def to_resolved(self) -> ResolvedStream:
         """The snapshot as a :class:`ResolvedStream`."""
         return ResolvedStream(
@@ -174,7 +186,7 @@ class VodStream(index.Indexed, models.Model):
         A failure with no answer of its own keeps the snapshot's last good answer:
         whatever path a failure takes, it never erases what a page can show.
         """
-        if resolved.stream is None and resolved.error and self.snapshot:
+        if resolved.stream is None and resolved.error and self.snapshot_json:
             resolved = replace(
                 resolved,
                 stream=Stream.from_dict(self.snapshot),
@@ -197,7 +209,7 @@ class VodStream(index.Indexed, models.Model):
         self.apply(ResolvedStream(self.stream_id_str))
 
     SNAPSHOT_FIELDS = [
-        "snapshot",
+        "snapshot_json",
         "synced_at",
         "fresh_until",
         "last_error",
@@ -215,12 +227,34 @@ class VodStream(index.Indexed, models.Model):
             self.__dict__["resolved"] = self.to_resolved()
         return self.__dict__["resolved"]
 
-    def playback(self, *, recording_index: int | None = None) -> Playback:
-        """What the player shows for this stream, with the editor's region applied."""
+    def make_current(self) -> None:
+        """Bring this stream, and those loaded with it, up to date for showing (once)."""
         batch = self.__dict__.get("_render_batch")
         if batch is not None:
             batch.bring_up_to_date()
+
+    def playback(self, *, recording_index: int | None = None) -> Playback:
+        """What the player shows for this stream, with the editor's region applied."""
+        self.make_current()
         return playback(self.resolved, region=self.region, recording_index=recording_index)
+
+    def render_key(self) -> tuple:
+        """Everything of this row that the player's markup depends on, for memoising it.
+
+        The snapshot changes only with a fetch (``synced_at``) or a failure recorded
+        beside it (``last_error``, which can make a stream unavailable).
+        """
+        return (
+            self.pk,
+            self.stream_id,
+            self.synced_at,
+            self.last_error,
+            self.status,
+            self.region,
+            self.title,
+            self.description,
+            image_key(self.poster) if self.poster_id else None,
+        )
 
     def refresh_from_bintu(self) -> ResolvedStream:
         """Ask bintu now; the outcome reaches this instance and (by the resolver's
@@ -303,8 +337,12 @@ def bring_up_to_date(streams: Iterable[VodStream]) -> None:
     are shown as they are and refreshed in the background; never-fetched ones get
     one bounded attempt together. Snapshots are stored by :func:`store_snapshots`.
     """
+    now = datetime.now(UTC)
     by_id: dict[str, list[VodStream]] = {}
     for stream in streams:
+        # A fresh row needs nothing, not even its snapshot parsed: the common case.
+        if stream.fresh_until is not None and stream.fresh_until > now:
+            continue
         by_id.setdefault(stream.stream_id_str, []).append(stream)
     if not by_id:
         return
@@ -341,6 +379,18 @@ def store_snapshots(sender, outcomes: dict[str, ResolvedStream], **kwargs) -> No
         snapshot.apply(outcomes[str(snapshot.stream_id)])
     if bare:
         StreamSnapshot.objects.bulk_update(bare, ["data", "updated_at"])
+
+
+def image_key(image) -> tuple:
+    """What a rendition of an image depends on: the file and the focal point."""
+    return (
+        image.pk,
+        image.file.name,
+        image.focal_point_x,
+        image.focal_point_y,
+        image.focal_point_width,
+        image.focal_point_height,
+    )
 
 
 def _timestamp(value: datetime | None) -> float | None:

@@ -4,16 +4,21 @@ tag and the admin preview, so all three show the same markup.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from django.template.loader import render_to_string
+from django.conf import settings
+from django.template.loader import get_template, render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from wagtail.images.models import Filter, SourceImageIOError
 
+from .conf import on_settings_change
 from .exceptions import InvalidStreamId
-from .models import VodStream, bring_up_to_date, resolve_bare_id
+from .models import VodStream, bring_up_to_date, image_key, resolve_bare_id
 from .parsing import normalize_stream_id
 from .playback import Playback, playback
 from .resolver import ResolvedStream
@@ -81,6 +86,65 @@ def player_context(stream: VodStream | None, options: PlayerOptions, *, resolved
 def render_player(stream: VodStream | None, options: PlayerOptions, *, resolved=None) -> str:
     """The player's HTML for one embed."""
     return render_to_string(TEMPLATE, player_context(stream, options, resolved=resolved))
+
+
+# Rendered players by (row's render key, options, language): a page of fifty embeds
+# would otherwise rebuild the same fifty fragments on every view. Bounded; cleared
+# when the settings change (they move URLs between regions).
+_rendered: dict[tuple, str] = {}
+RENDERED_MEMO_SIZE = 4096
+
+
+@on_settings_change
+def _forget_rendered() -> None:
+    _rendered.clear()
+
+
+def render_block_player(stream: VodStream | None, options: PlayerOptions) -> str:
+    """:func:`render_player` for a snippet, remembered while its snapshot is unchanged.
+
+    Only for the package's own templates outside ``DEBUG``: an overridden template
+    may read anything, and a developer editing one wants to see the edit.
+    """
+    if stream is None or settings.DEBUG or not _templates_are_ours():
+        return render_player(stream, options)
+    stream.make_current()
+    key = (stream.render_key(), _options_key(options), get_language())
+    html = _rendered.get(key)
+    if html is None:
+        html = render_player(stream, options)
+        if len(_rendered) >= RENDERED_MEMO_SIZE:
+            _rendered.pop(next(iter(_rendered)), None)
+        _rendered[key] = html
+    return html
+
+
+def _options_key(options: PlayerOptions) -> tuple:
+    # By hand: dataclasses.astuple deep-copies, at a cost that shows on a page of fifty.
+    return (
+        options.caption,
+        options.autoplay,
+        options.loop,
+        options.controls,
+        options.start_time,
+        options.recording_index,
+        image_key(options.poster) if options.poster is not None else None,
+    )
+
+
+@functools.cache
+def _templates_are_ours() -> bool:
+    """Whether the player and state templates are the ones this package ships."""
+    ours = Path(__file__).resolve().parent / "templates"
+    names = [
+        TEMPLATE,
+        *(STATE_TEMPLATE.format(state=s) for s in ("processing", "live", "unavailable")),
+    ]
+    for name in names:
+        origin = getattr(get_template(name), "origin", None)
+        if origin is None or not Path(origin.name).resolve().is_relative_to(ours):
+            return False
+    return True
 
 
 def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, ResolvedStream | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from .conf import nanovod_settings
+from .conf import nanovod_settings, on_settings_change
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Control characters and white space have no place in a URL we hand to a browser.
@@ -31,9 +31,21 @@ def origin(url: str) -> tuple[str, str, int] | None:
     return scheme, host, port or _DEFAULT_PORTS.get(scheme, 0)
 
 
+# (REGIONS dict, its origins): parsed once per settings value, not per URL checked.
+_origins_memo: list = [None, {}]
+
+
+@on_settings_change
+def _forget_origins() -> None:
+    _origins_memo[:] = [None, {}]
+
+
 def _region_origins() -> dict[str, tuple[str, str, int]]:
     regions = nanovod_settings.REGIONS
-    return {code: o for code, base in regions.items() if (o := origin(base)) is not None}
+    if _origins_memo[0] is not regions:
+        origins = {code: o for code, base in regions.items() if (o := origin(base)) is not None}
+        _origins_memo[:] = [regions, origins]
+    return _origins_memo[1]
 
 
 def region_of(url: str) -> str | None:
