@@ -297,3 +297,19 @@ def test_a_failure_cached_after_a_flush_never_hides_the_callers_good_answer(bint
     shown = resolver.resolve_many([stream_id], known={stream_id: stale_good})[stream_id]
     assert shown.stream.latest_recording.url == url
     assert shown.error == "server_error"
+
+
+def test_a_stale_page_whose_refresh_is_queued_costs_one_cache_read(bintu, counting_cache):
+    from wagtail_nanovod.tasks import schedule_refresh
+
+    ids = [bintu.add_stream() for _ in range(10)]
+    resolved = resolver.resolve_many(ids)
+    stale = {sid: replace(entry, fresh_until=0.0) for sid, entry in resolved.items()}
+    caches["nanovod"].clear()  # only the page's own (database) snapshots are left
+    first = resolver.resolve_many(ids, known=stale)
+    assert sorted(first.to_refresh) == sorted(ids)
+    assert schedule_refresh(first.to_refresh) == list(first.to_refresh)
+    counting_cache.round_trips = 0
+    again = resolver.resolve_many(ids, known=stale)
+    assert again.to_refresh == ()
+    assert counting_cache.round_trips == 1

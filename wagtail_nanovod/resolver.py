@@ -158,7 +158,11 @@ def resolve_many(
         return result
 
     cache = caches[nanovod_settings.CACHE_ALIAS]
-    cached = cache.get_many([CIRCUIT_KEY, *(cache_key(sid) for sid in wanted)])
+    # The fetch locks come in the same round trip: a stream whose refresh is already
+    # queued or running is not claimed again, so a stale page costs one read per view.
+    cached = cache.get_many(
+        [CIRCUIT_KEY, *(cache_key(sid) for sid in wanted), *(lock_key(sid) for sid in wanted)]
+    )
     circuit_open = cached.get(CIRCUIT_KEY, 0) > now
     missing, to_refresh = [], []
     for sid in wanted:
@@ -167,7 +171,7 @@ def resolve_many(
             missing.append(sid)
         else:
             result[sid] = entry
-            if not entry.is_fresh(now):
+            if not entry.is_fresh(now) and lock_key(sid) not in cached:
                 to_refresh.append(sid)
     if missing:
         if circuit_open:
