@@ -36,6 +36,10 @@ from .playback import (
 from .resolver import ResolvedStream
 from .tasks import schedule_refresh
 
+# Parsed snapshots by (stream id, synced_at); bounded, oldest out first.
+_parsed_snapshots: dict[tuple, Stream] = {}
+PARSED_SNAPSHOTS_SIZE = 4096
+
 STREAM_ID_HELP = _(
     "The stream's id in nanoStream Cloud, a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba "
     "(the dashboard shows it on the stream's page)."
@@ -172,13 +176,27 @@ class VodStream(index.Indexed, models.Model):
         """The snapshot as a :class:`ResolvedStream`."""
         return ResolvedStream(
             stream_id=self.stream_id_str,
-            stream=Stream.from_dict(self.snapshot) if self.snapshot else None,
+            stream=self._parsed_snapshot(),
             fetched_at=_timestamp(self.synced_at),
             fresh_until=_timestamp(self.fresh_until) or 0.0,
             error=self.last_error,
             error_at=_timestamp(self.last_error_at),
             failures=self.failures,
         )
+
+    def _parsed_snapshot(self) -> Stream | None:
+        # A snapshot is written only with a new synced_at, and a Stream is immutable:
+        # parsed once per process and version, not once per view of a stale page.
+        if not self.snapshot_json:
+            return None
+        key = (self.stream_id, self.synced_at)
+        stream = _parsed_snapshots.get(key)
+        if stream is None:
+            stream = Stream.from_dict(self.snapshot)
+            if len(_parsed_snapshots) >= PARSED_SNAPSHOTS_SIZE:
+                _parsed_snapshots.pop(next(iter(_parsed_snapshots)), None)
+            _parsed_snapshots[key] = stream
+        return stream
 
     def apply(self, resolved: ResolvedStream) -> None:
         """Take the resolver's outcome into the snapshot fields (not saved).
