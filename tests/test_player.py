@@ -346,3 +346,23 @@ def test_a_remembered_player_follows_every_change_of_its_stream_and_the_settings
         "PLAYBACK_HOSTS": ["127.0.0.1"],
     }
     assert len(re.findall("<source ", render(client, page))) == 1
+
+
+def test_a_warm_streamfield_costs_one_query_and_no_cache_trip_for_its_blocks(
+    bintu, make_snippet, make_event_page, counting_default_cache
+):
+    from tests.testapp.models import EventPage
+
+    snippets = [
+        make_snippet(title=f"Talk {n}", regions=(("eu", "us", "au")[n % 3],)) for n in range(12)
+    ]
+    page_id = make_event_page(snippets).pk
+    template = Template("{% load wagtailcore_tags %}{% include_block page.body %}")
+    for _ in range(2):  # the second time with the players remembered
+        page = EventPage.objects.get(pk=page_id)
+        bintu.reset_requests()
+        CountingCache.round_trips = 0
+        with CaptureQueriesContext(connection) as queries:
+            html = template.render(Context({"page": page}))
+        assert html.count('data-nanovod-state="ready"') == 12
+        assert (len(queries), CountingCache.round_trips, bintu.calls()) == (1, 0, 0)
