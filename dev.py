@@ -57,7 +57,8 @@ def run(command: list[str], **kwargs) -> None:
 
 
 def test(versions: list[str], pytest_args: list[str]) -> None:
-    """Lint once, then the migration check and the suite on each Wagtail version."""
+    """Lint once, then the migration check and the suite on each Wagtail version, then
+    the built wheel on the newest (skipped when pytest arguments narrow the run)."""
     for position, wagtail in enumerate(versions):
         python = environment(wagtail)
         if position == 0:
@@ -76,6 +77,9 @@ def test(versions: list[str], pytest_args: list[str]) -> None:
             },
         )
         run([str(python), "-m", "pytest", *pytest_args])
+        if position == len(versions) - 1 and not pytest_args:
+            # Once: the wheel, installed outside the checkout, must run a site by itself.
+            run([str(python), "tests/wheel/smoke.py"])
 
 
 def example(address: str) -> None:
