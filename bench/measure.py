@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from benchsite.cache import CountingCache
 from django.db import connection
 from django.template import Context, Template
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from tests.counting_cache import CountingCache
 from wagtail_nanovod.testing import FakeBintu
 
 BODY = "{% load wagtailcore_tags %}{% include_block page.body %}"

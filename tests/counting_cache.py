@@ -23,6 +23,14 @@ class CountingCache(LocMemCache):
         self._count()
         return super().add(*args, **kwargs)
 
+    def incr(self, *args, **kwargs):
+        self._count()
+        return super().incr(*args, **kwargs)
+
+    def touch(self, *args, **kwargs):
+        self._count()
+        return super().touch(*args, **kwargs)
+
     def delete(self, *args, **kwargs):
         self._count()
         return super().delete(*args, **kwargs)

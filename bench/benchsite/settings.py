@@ -86,7 +86,7 @@ DATABASES = {
 
 # One LocMem cache for everything (ours, Wagtail's), counting what would be round trips
 # to a networked cache.
-CACHES = {"default": {"BACKEND": "benchsite.cache.CountingCache"}}
+CACHES = {"default": {"BACKEND": "tests.counting_cache.CountingCache"}}
 
 # Refreshes are queued and never run, so that nothing but the page itself is measured;
 # Wagtail's own tasks (search index, references) run at once, as by default.
