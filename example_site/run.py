@@ -8,6 +8,7 @@ the key it talks to the real bintu, where the made-up demo ids are simply not fo
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,12 +42,22 @@ def main(address: str) -> None:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
     call_command("load_demo")
+    # The task worker, as a site runs it beside its web servers: stale streams are
+    # refreshed there while pages keep rendering from their snapshots.
+    worker = subprocess.Popen(
+        [sys.executable, str(HERE / "manage.py"), "db_worker", "--interval", "1"],
+        cwd=HERE,
+        env=os.environ.copy(),
+    )
     print(f"Open http://{address}/ (admin: http://{address}/admin/). Ctrl-C stops.")
     try:
         # No reloader: it would start a second process without the fake bintu.
         call_command("runserver", address, use_reloader=False)
     finally:
+        worker.terminate()
+        worker.wait(timeout=30)
         if fake:
             fake.stop()
 

@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -202,3 +203,32 @@ def test_a_restart_on_the_same_database_follows_the_fake_to_its_new_ports(tmp_pa
             assert requests.get(player["src"].split("#")[0], timeout=10).status_code == 200
 
     assert [p["src"] for p in first] != [p["src"] for p in second]
+
+
+def test_the_worker_refreshes_a_stale_stream_while_pages_keep_rendering(example_site):
+    base_url, log = example_site
+    database = log.parent / "db.sqlite3"
+    with sqlite3.connect(database, timeout=20) as db:
+        (before,) = db.execute(
+            "SELECT synced_at FROM wagtail_nanovod_vodstream WHERE title LIKE 'Keynote%'"
+        ).fetchone()
+        # Time passes: the snapshot is stale, and the shared cache forgot the stream.
+        db.execute("UPDATE wagtail_nanovod_vodstream SET fresh_until = NULL")
+        db.execute("DELETE FROM nanovod_example_cache")
+    deadline = time.monotonic() + 60
+    while True:
+        html = _get(base_url + "/recordings/")
+        # Every view in the meantime is whole: the snapshot, not a wait on bintu.
+        assert html.count('data-nanovod-state="ready"') == 3
+        with sqlite3.connect(database, timeout=20) as db:
+            (after,) = db.execute(
+                "SELECT synced_at FROM wagtail_nanovod_vodstream WHERE title LIKE 'Keynote%'"
+            ).fetchone()
+            done = db.execute(
+                "SELECT count(*) FROM django_tasks_database_dbtaskresult "
+                "WHERE task_path LIKE '%refresh_stream' AND status = 'SUCCESSFUL'"
+            ).fetchone()[0]
+        if after != before and done:
+            break
+        assert time.monotonic() < deadline, "the worker did not refresh the stale stream"
+        time.sleep(0.5)

@@ -19,6 +19,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 INSTALLED_APPS = [
     "home",
     "wagtail_nanovod",
+    "django_tasks_db",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.embeds",
@@ -74,9 +75,27 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("EXAMPLE_SITE_DATABASE", BASE_DIR / "db.sqlite3"),
+        # The web server and the task worker write to it at once: wait for each other
+        # rather than fail with "database is locked".
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 }
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared by the web server and the task worker (locks, the circuit): a per-process
+# LocMem cache would let each ask bintu for itself.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "nanovod_example_cache",
+    }
+}
+
+# Background refreshes (and Wagtail's own tasks) go to the database and run in the
+# worker that run.py starts beside the web server: `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
