@@ -8,6 +8,7 @@ the key it talks to the real bintu, where the made-up demo ids are simply not fo
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
 def main(address: str) -> None:
     # Line by line, so what is printed here and what is logged keep their order in a pipe.
     sys.stdout.reconfigure(line_buffering=True)
+    # Stopped with SIGTERM (the tests, a process manager), Python would end at once and skip
+    # the finally below, leaving the worker running: exit as on Ctrl-C instead.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     os.environ["EXAMPLE_SITE_ADDRESS"] = address
     fake = None
     if os.environ.get("NANOVOD_API_KEY"):
@@ -47,7 +51,8 @@ def main(address: str) -> None:
     # The task worker, as a site runs it beside its web servers: stale streams are
     # refreshed there while pages keep rendering from their snapshots.
     worker = subprocess.Popen(
-        [sys.executable, str(HERE / "manage.py"), "db_worker", "--interval", "1"],
+        # No reloader (DEBUG turns it on): its parent would pass terminate() on to nobody.
+        [sys.executable, str(HERE / "manage.py"), "db_worker", "--interval", "1", "--no-reload"],
         cwd=HERE,
         env=os.environ.copy(),
     )

@@ -111,6 +111,8 @@ MEDIA_ROOT = os.environ.get("EXAMPLE_SITE_MEDIA", BASE_DIR / "media")
 WAGTAIL_SITE_NAME = "wagtail-nanovod example"
 # run.py passes on the address it serves, for absolute links (userbar, notifications).
 WAGTAILADMIN_BASE_URL = "http://" + os.environ.get("EXAMPLE_SITE_ADDRESS", "127.0.0.1:8000")
+# Offline all the way: Wagtail's own avatar, not one fetched from gravatar.com.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 if os.environ.get("NANOVOD_API_KEY"):
     # The real bintu: the package defaults, the key from the environment.

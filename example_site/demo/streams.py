@@ -22,6 +22,8 @@ class DemoStream:
     recording: str | None = None
     #: The snippet's storage region ("auto": read it from the recording URL).
     region: str = "auto"
+    #: False: in bintu, but no snippet yet, for an editor to register or import.
+    registered: bool = True
 
     @property
     def poster(self) -> Path | None:
@@ -29,7 +31,7 @@ class DemoStream:
         return CLIPS / f"{self.recording}.jpg" if self.recording else None
 
 
-EU, US, AU, PROCESSING, LIVE, MISSING = DEMO_STREAMS = [
+EU, US, AU, PROCESSING, LIVE, MISSING, UNREGISTERED = DEMO_STREAMS = [
     DemoStream(
         "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e01",
         "Keynote",
@@ -70,6 +72,15 @@ EU, US, AU, PROCESSING, LIVE, MISSING = DEMO_STREAMS = [
         "Lost stream",
         "An id bintu does not know: the stream was deleted, or the id has a typo.",
         None,
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e07",
+        "Q&A",
+        "Questions from the audience, streamed from New York: bintu has it, but no editor "
+        "has registered it yet (by its id, or under Import from nanoStream).",
+        "ended",
+        recording="us",
+        registered=False,
     ),
 ]
 

@@ -1,0 +1,277 @@
+"""In a real browser: an editor puts a recording on a page, and a visitor plays it.
+
+Headless Chromium from Debian's package (``/usr/bin/chromium``), driven by Playwright, against
+the example site started as test_example_site.py starts it: ``example_site/run.py`` on a free
+port of 127.0.0.1 with a temporary database, and the fake bintu serving the demo clips (H.264
+in MP4, which Debian's Chromium decodes) with byte ranges, from one host per region.
+
+Without Playwright or Chromium the tests say what is missing and skip; with ``CI=true`` a
+missing part fails them instead, so CI never passes by not looking.
+
+They save the two screenshots the README shows, ``docs/browser-event-page.png`` and
+``docs/browser-snippet-listing.png``.
+"""
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests.test_example_site import ROOT, _region_hosts, _running_site
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the browser fixture says so, and skips (or fails, under CI)
+    expect = sync_playwright = None
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # containers and CI runners seldom let Chromium make its sandbox
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    # Offline whatever a page links to: every host name fails to resolve, and the
+    # site and the fake bintu are on 127.0.0.1, which needs no resolving.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+# Wide enough for the admin listing to keep each stream id on one line.
+VIEWPORT = {"width": 1440, "height": 760}
+DOCS = ROOT / "docs"
+# demo/streams.py's UNREGISTERED: bintu has it, its recording is stored in North America,
+# and load_demo leaves it for an editor to register.
+QA_STREAM_ID = "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e07"
+QA_REGION = "us"
+QA_POSTER = "Panel poster"  # an image load_demo uploaded: a frame of the US clip
+QA_CAPTION = "Questions from the audience, recorded in New York."
+
+# Muted: browsers play sound only after a click.
+PLAY = "video => { video.muted = true; video.play().catch(() => {}); }"
+# True once the video has played past 0.5 s with enough data buffered to go on
+# (HAVE_ENOUGH_DATA), or has failed: an error, or no source it could play.
+PLAYED_OR_FAILED = """video => video.error || video.networkState === video.NETWORK_NO_SOURCE
+    || (video.readyState >= video.HAVE_ENOUGH_DATA && video.currentTime > 0.5)"""
+STATE = """video => ({
+    src: video.currentSrc, readyState: video.readyState, time: video.currentTime,
+    error: video.error && video.error.code, networkState: video.networkState,
+})"""
+# Pause at a fixed point: the same frame on every run, for the README's screenshot.
+PAUSE_AT = "(video, time) => { video.pause(); video.currentTime = time; }"
+PAUSED_AT = "([video, time]) => !video.seeking && video.currentTime === time"
+# The natural width of an image loaded from *src*; 0 when it does not load.
+IMAGE_WIDTH = """src => new Promise(resolve => {
+    const image = new Image();
+    image.onload = () => resolve(image.naturalWidth);
+    image.onerror = () => resolve(0);
+    image.src = src;
+})"""
+
+
+def _missing() -> str | None:
+    """What this machine lacks to run the browser tests, or None."""
+    if sync_playwright is None:
+        return "Playwright is not installed (pip install -e '.[test]')"
+    if not CHROMIUM.exists():
+        return f"Chromium is not installed at {CHROMIUM} (apt install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, launched once for the module."""
+    missing = _missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{missing}; with CI=true the browser tests must run, not skip")
+        pytest.skip(missing)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def site(browser, tmp_path_factory):
+    """The example site for this module (once there is a browser to look at it)."""
+    with _running_site(tmp_path_factory.mktemp("browser_site")) as (base_url, log):
+        login = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
+        assert login, log.read_text()
+        yield {
+            "url": base_url,
+            "hosts": _region_hosts(log),
+            "login": login.groups(),
+        }
+
+
+def _play(video) -> dict:
+    """Play *video* until it is well under way or fails; how it stands then."""
+    video.evaluate(PLAY)
+    video.page.wait_for_function(PLAYED_OR_FAILED, arg=video.element_handle())
+    return video.evaluate(STATE)
+
+
+def _screenshot(page, name: str, height: int | None = None) -> None:
+    """Save the top of *page* in docs/ for the README, alike from run to run."""
+    page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)  # no hover effects
+    # Transitions out of reach of animations="disabled" (the video controls fading in on
+    # pause, the admin sidebar) settle first.
+    page.wait_for_timeout(1000)
+    clip = {"x": 0, "y": 0, **VIEWPORT, "height": height or VIEWPORT["height"]}
+    page.screenshot(path=DOCS / name, clip=clip, animations="disabled")
+
+
+def _new_page(browser, site):
+    context = browser.new_context(base_url=site["url"], viewport=VIEWPORT)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+@pytest.fixture(scope="module")
+def editor(browser, site):
+    """A page logged in to the Wagtail admin with the login run.py prints."""
+    page = _new_page(browser, site)
+    username, password = site["login"]
+    page.goto("/admin/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(site["url"] + "/admin/")
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def visitor(browser, site):
+    """A page of a visitor: a context of its own, not logged in."""
+    page = _new_page(browser, site)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def published(editor, site):
+    """What the editor does in the admin, as an editor would: the URL of the page made.
+
+    Registers the Q&A stream through the snippet form (with a poster from the image
+    library), adds an event page under the home page, puts a VOD block in its body, picks
+    the stream in the snippet chooser, and publishes.
+    """
+    page = editor
+    messages = page.locator(".messages")
+
+    page.get_by_role("link", name="nanoStream", exact=True).click()
+    page.get_by_role("link", name="Add nanoStream recording").click()
+    page.locator("#id_stream_id").fill(QA_STREAM_ID)
+    page.locator("#id_title").fill("Q&A")
+    page.get_by_role("button", name="Choose an image").click()
+    page.locator(".modal-content").get_by_role("link", name=QA_POSTER).click()
+    expect(page.locator(".modal-content")).to_have_count(0)
+    page.get_by_role("button", name="Save", exact=True).click()
+    # Saving asked the fake bintu about the stream.
+    expect(messages).to_contain_text("'Q&A' verified with nanoStream: Ready, 1 recording")
+
+    page.goto("/admin/pages/")
+    page.get_by_role("link", name="Explore child pages of 'Recorded live streams'").click()
+    page.get_by_role("link", name="Add child page").click()
+    page.locator("#id_title").fill("Questions and answers")
+    page.locator("#id_summary").fill("The audience asks, the speakers answer.")
+    page.get_by_role("button", name="Insert a block").click()
+    page.get_by_role("option", name="Recorded stream").click()
+    page.get_by_role("button", name="Choose nanoStream recording").click()
+    chooser = page.locator(".modal-content")
+    chooser.get_by_role("textbox", name="Search term").fill("Q&A")
+    chooser.get_by_role("link", name="Q&A", exact=True).click()
+    expect(chooser).to_have_count(0)
+    block = page.locator("[data-contentpath=body]")
+    expect(block.get_by_text("Q&A", exact=True)).to_be_visible()  # the chosen stream
+    block.get_by_label("Caption").fill(QA_CAPTION)
+    page.get_by_role("button", name="More actions").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(messages).to_contain_text("'Questions and answers' created and published")
+
+    href = messages.get_by_role("link", name="View live").get_attribute("href")
+    return urljoin(site["url"] + "/", href)
+
+
+def test_an_editor_registers_a_stream_and_publishes_it_on_a_page(editor, published):
+    assert urlsplit(published).path == "/questions-and-answers/"
+    page = editor
+    page.goto("/admin/snippets/wagtail_nanovod/vodstream/")
+    row = page.get_by_role("row").filter(has_text=QA_STREAM_ID)
+    expect(row).to_contain_text("Q&A")
+    expect(row).to_contain_text("Ready")
+    _screenshot(page, "browser-snippet-listing.png")
+
+
+def test_a_visitor_sees_the_poster_then_the_recording_plays_from_its_regions_host(
+    visitor, published, site
+):
+    page = visitor
+    region_host = urlsplit(site["hosts"][QA_REGION]).netloc
+    responses = []
+    page.on("response", lambda response: responses.append(response))
+    with page.expect_response(lambda r: urlsplit(r.url).path.startswith("/media/images/")):
+        page.goto(published)  # the poster is fetched with the page, before any play
+    expect(page.get_by_role("heading", level=1)).to_have_text("Questions and answers")
+    player = page.locator(f'figure[data-nanovod-stream="{QA_STREAM_ID}"]')
+    expect(player).to_have_attribute("data-nanovod-region", QA_REGION)
+    expect(player.locator("figcaption")).to_have_text(QA_CAPTION)
+    video = player.locator("video")
+
+    # Before playing: the poster the editor chose, an image the page loaded.
+    poster = video.get_attribute("poster")
+    assert poster and poster.startswith("/media/images/")
+    fetched = [r for r in responses if urlsplit(r.url).path == poster]
+    assert fetched and fetched[0].status == 200
+    assert fetched[0].headers["content-type"] == "image/jpeg"
+    assert page.evaluate(IMAGE_WIDTH, poster) > 0  # and one that decodes
+    assert video.evaluate("video => video.paused && video.currentTime === 0")
+
+    played = _play(video)
+    assert played["error"] is None, played
+    assert played["readyState"] >= 4 and played["time"] > 0.5, played
+    # From the host of the region storing it; the others' hosts are only fallbacks.
+    assert urlsplit(played["src"]).netloc == region_host, played
+    # Fetched as from a CDN: byte ranges, answered with 206.
+    media = [r for r in responses if r.url == played["src"]]
+    assert media and all(r.status == 206 for r in media), [(r.url, r.status) for r in media]
+    assert media[0].headers["accept-ranges"] == "bytes"
+
+    video.evaluate(PAUSE_AT, 1.5)
+    page.wait_for_function(PAUSED_AT, arg=[video.element_handle(), 1.5])
+    # The header, the title and the player: not the empty page below.
+    bottom = player.bounding_box()
+    height = round(bottom["y"] + bottom["height"]) + 32
+    _screenshot(page, "browser-event-page.png", height=height)
+
+
+def test_the_demo_recordings_play_from_the_hosts_of_their_three_regions(visitor, site):
+    page = visitor
+    page.goto("/recordings/")
+    players = page.locator("figure[data-nanovod-state=ready]")
+    assert players.count() == 3
+    regions = []
+    for player in players.all():
+        region = player.get_attribute("data-nanovod-region")
+        played = _play(player.locator("video"))
+        assert played["error"] is None and played["time"] > 0.5, (region, played)
+        # Australia too, though bintu names the European host for that file.
+        assert urlsplit(played["src"]).netloc == urlsplit(site["hosts"][region]).netloc
+        regions.append(region)
+    assert regions == ["eu", "us", "au"]
+
+
+def test_the_states_without_a_recording_show_their_messages(visitor):
+    page = visitor
+    page.goto("/states/")
+    expect(page.locator("figure.nanovod")).to_have_count(3)
+    for state, message in [
+        ("processing", "The recording of this stream is being processed."),
+        ("live", "This stream is live now."),
+        ("unavailable", "This recording is not available at the moment."),
+    ]:
+        player = page.locator(f"figure[data-nanovod-state={state}]")
+        expect(player.get_by_role("status")).to_contain_text(message)
+        expect(player.get_by_role("status")).to_be_visible()
+        expect(player.locator("video")).to_have_count(0)
