@@ -1,9 +1,10 @@
-"""The built wheel, installed outside the checkout, runs a site: templates, migrations ship.
+"""The built package, installed outside the checkout, runs a site: nothing is left out.
 
-Run by ``python3 dev.py test``: builds the wheel, installs it into a
-fresh virtual environment in a temporary directory, and there runs ``manage.py check``,
-``migrate`` and a page render of a one-file site against a fake bintu. Anything missing
-from the package (a template, a migration, a static file) fails here, not on a user's site.
+Run by ``python3 dev.py test``: builds the sdist and, from it, the wheel; installs the
+wheel into a fresh virtual environment in a temporary directory; and there runs
+``check``, ``migrate`` and a page render of a small site (one page type with a VOD
+block) against a fake bintu. A template, a migration or a static file missing from the
+package fails here, not on a user's site.
 """
 
 from __future__ import annotations
@@ -17,47 +18,80 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 SITE = """
-import sys
 import django
 from django.conf import settings
 
 settings.configure(
     SECRET_KEY="wheel-smoke",
+    ALLOWED_HOSTS=["*"],
     INSTALLED_APPS=[
-        "wagtail_nanovod", "wagtail.snippets", "wagtail.images", "wagtail.documents",
-        "wagtail.admin", "wagtail.users", "wagtail", "taggit", "modelcluster",
-        "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
-        "django.contrib.messages", "django.contrib.staticfiles",
+        "smokeapp", "wagtail_nanovod", "wagtail.snippets", "wagtail.images",
+        "wagtail.documents", "wagtail.admin", "wagtail.users", "wagtail.sites", "wagtail",
+        "taggit", "modelcluster", "django.contrib.auth", "django.contrib.contenttypes",
+        "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles",
     ],
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}},
     TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
     STATIC_URL="/static/",
-    ROOT_URLCONF=__name__,
+    ROOT_URLCONF="smokeapp.urls",
     USE_TZ=True,
+    WAGTAILADMIN_BASE_URL="http://testserver",
     WAGTAIL_NANOVOD={"TASK_BACKEND": "default"},
 )
-urlpatterns = []
 django.setup()
 
 from django.core.management import call_command
-from django.template import Context, Template
-from wagtail_nanovod import __file__ as installed_at
+from django.test import Client
+from wagtail.models import Page
+
+import wagtail_nanovod
+from wagtail_nanovod.models import VodStream
 from wagtail_nanovod.testing import FakeBintu
 
-assert "site-packages" in installed_at, installed_at
+assert "site-packages" in wagtail_nanovod.__file__, wagtail_nanovod.__file__
+call_command("makemigrations", "smokeapp", verbosity=0)
 call_command("check", fail_level="ERROR")
 call_command("migrate", verbosity=0)
-call_command("makemigrations", "wagtail_nanovod", check=True, dry_run=True)
+call_command("makemigrations", "wagtail_nanovod", check=True, dry_run=True, verbosity=0)
+from smokeapp.models import EventPage
+
 with FakeBintu(api_key="made-up-wheel-key") as bintu:
+    settings.WAGTAIL_NANOVOD = {**bintu.settings(), "TASK_BACKEND": "default"}
     stream_id = bintu.add_stream()
     bintu.add_recording(stream_id, region="us")
-    settings.WAGTAIL_NANOVOD = {**bintu.settings(), "TASK_BACKEND": "default"}
-    html = Template("{% load wagtail_nanovod_tags %}{% nanovod_player sid %}").render(
-        Context({"sid": stream_id})
+    stream = VodStream.objects.create(stream_id=stream_id, title="Smoke")
+    stream.refresh_from_bintu()
+    home = Page.get_first_root_node().get_children().first()
+    page = home.add_child(
+        instance=EventPage(title="Smoke", slug="smoke", body=[("vod", {"stream": stream})])
     )
+    response = Client().get(page.url)
+html = response.content.decode()
+assert response.status_code == 200, response.status_code
 assert 'data-nanovod-state="ready"' in html and 'data-nanovod-region="us"' in html, html
-print("wheel smoke: check, migrate and a render of the installed package passed")
+print("wheel smoke: check, migrate and a page render of the installed package passed")
 """
+
+# The site's one app: a page type with a VOD block, as a user's site would have.
+SMOKEAPP = {
+    "__init__.py": "",
+    "migrations/__init__.py": "",
+    "models.py": (
+        "from wagtail.fields import StreamField\n"
+        "from wagtail.models import Page\n"
+        "from wagtail_nanovod.blocks import VodBlock\n\n\n"
+        "class EventPage(Page):\n"
+        '    body = StreamField([("vod", VodBlock())], blank=True)\n'
+    ),
+    "urls.py": (
+        "from django.urls import include, path\n"
+        "from wagtail import urls as wagtail_urls\n\n"
+        'urlpatterns = [path("", include(wagtail_urls))]\n'
+    ),
+    "templates/smokeapp/event_page.html": (
+        "{% load wagtailcore_tags %}<main>{% include_block page.body %}</main>"
+    ),
+}
 
 
 def run(command: list[str], cwd: Path) -> None:
@@ -70,13 +104,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nanovod-wheel-") as tmp:
         work = Path(tmp)
         dist = work / "dist"
-        build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist)]
-        run([*build, str(ROOT)], ROOT)
+        # Without --sdist/--wheel, build makes the sdist and then the wheel from it, as a
+        # package index's users get it: a file left out of the sdist fails here too.
+        run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], ROOT)
         (wheel,) = dist.glob("wagtail_nanovod-*.whl")
         venv.create(work / "venv", with_pip=True)
         python = str(work / "venv" / "bin" / "python")
         install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         run([*install, str(wheel)], work)
+        for name, text in SMOKEAPP.items():
+            path = work / "smokeapp" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
         (work / "site.py").write_text(SITE)
         # Run from the temporary directory: the checkout must not be importable.
         run([python, "site.py"], work)
