@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+import requests
 
 # The Debian package of each program the tests start.
 DEBIAN_PACKAGES = {
@@ -297,3 +300,52 @@ def redis() -> Iterator[Redis]:
         if process is not None:
             _stop(process, signal.SIGTERM)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the example site, as `python3 dev.py example` runs it ----------------------------
+
+EXAMPLE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def running_example_site(folder: Path):
+    """run.py on a free port, with its database and uploads in *folder*: (URL, log file)."""
+    port = free_port()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("NANOVOD_API_KEY", "NANOVOD_FAKE_BINTU", "DJANGO_SETTINGS_MODULE")
+    }
+    env["EXAMPLE_SITE_DATABASE"] = str(folder / "db.sqlite3")
+    env["EXAMPLE_SITE_MEDIA"] = str(folder / "media")
+    log = folder / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "example_site/run.py", f"127.0.0.1:{port}"],
+            cwd=EXAMPLE_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                requests.get(base_url + "/admin/login/", timeout=10)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the example site did not start:\n{log.read_text()}")
+                time.sleep(0.3)
+        yield base_url, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def region_hosts(log: Path) -> dict[str, str]:
+    """The fake's file server of each region, as run.py prints them."""
+    line = re.search(r"one fake host per region: (.*)\.$", log.read_text(), re.M)
+    assert line, log.read_text()
+    return dict(re.findall(r"(\w+) (http://127\.0\.0\.1:\d+)", line[1]))

@@ -19,7 +19,8 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.test_example_site import ROOT, _region_hosts, _running_site
+from tests.services import EXAMPLE_ROOT as ROOT
+from tests.services import region_hosts, running_example_site
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -94,12 +95,12 @@ def browser():
 @pytest.fixture(scope="module")
 def site(browser, tmp_path_factory):
     """The example site for this module (once there is a browser to look at it)."""
-    with _running_site(tmp_path_factory.mktemp("browser_site")) as (base_url, log):
+    with running_example_site(tmp_path_factory.mktemp("browser_site")) as (base_url, log):
         login = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
         assert login, log.read_text()
         yield {
             "url": base_url,
-            "hosts": _region_hosts(log),
+            "hosts": region_hosts(log),
             "login": login.groups(),
         }
 

@@ -4,79 +4,26 @@
 free port with a temporary database; the tests look at it as a visitor and an editor would.
 """
 
-import contextlib
-import os
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from .services import region_hosts, running_example_site
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ROOT / "example_site" / "demo" / "clips"
 FAKE_KEY = "made-up-demo-key"  # run.py's key for the fake bintu: must never be shown
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _running_site(folder: Path):
-    """run.py on a free port, with its database and uploads in *folder*: (URL, log file)."""
-    port = _free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("NANOVOD_API_KEY", "NANOVOD_FAKE_BINTU", "DJANGO_SETTINGS_MODULE")
-    }
-    env["EXAMPLE_SITE_DATABASE"] = str(folder / "db.sqlite3")
-    env["EXAMPLE_SITE_MEDIA"] = str(folder / "media")
-    log = folder / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "example_site/run.py", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                requests.get(base_url + "/admin/login/", timeout=10)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the example site did not start:\n{log.read_text()}")
-                time.sleep(0.3)
-        yield base_url, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def example_site(tmp_path_factory):
     """One running example site for the tests of this module."""
-    with _running_site(tmp_path_factory.mktemp("example_site")) as site:
+    with running_example_site(tmp_path_factory.mktemp("example_site")) as site:
         yield site
-
-
-def _region_hosts(log: Path) -> dict[str, str]:
-    """The fake's file server of each region, as run.py prints them."""
-    line = re.search(r"one fake host per region: (.*)\.$", log.read_text(), re.M)
-    assert line, log.read_text()
-    return dict(re.findall(r"(\w+) (http://127\.0\.0\.1:\d+)", line[1]))
 
 
 def _players(html: str) -> list[dict[str, str]]:
@@ -99,7 +46,7 @@ def _get(url: str) -> str:
 
 def test_each_recording_plays_from_its_regions_fake_host(example_site):
     base_url, log = example_site
-    hosts = _region_hosts(log)
+    hosts = region_hosts(log)
     players = _players(_get(base_url + "/recordings/"))
 
     assert [(p["state"], p.get("region")) for p in players] == [
@@ -192,10 +139,10 @@ def test_the_fake_key_never_shows(example_site):
 
 
 def test_a_restart_on_the_same_database_follows_the_fake_to_its_new_ports(tmp_path):
-    with _running_site(tmp_path) as (base_url, log):
+    with running_example_site(tmp_path) as (base_url, log):
         first = _players(_get(base_url + "/recordings/"))
-    with _running_site(tmp_path) as (base_url, log):
-        hosts = _region_hosts(log)
+    with running_example_site(tmp_path) as (base_url, log):
+        hosts = region_hosts(log)
         second = _players(_get(base_url + "/recordings/"))
         assert "Admin login: admin / nanovod-demo" in log.read_text()
         for player in second:
