@@ -45,8 +45,11 @@ def _empty_task_queue():
 @pytest.fixture(autouse=True)
 def _empty_caches():
     """Every test starts with empty caches: nothing carries over between tests."""
+    from wagtail_nanovod import resolver
+
     for cache in caches.all():
         cache.clear()
+    resolver.forget_local_state()  # it mirrors what the cache held
     yield
 
 

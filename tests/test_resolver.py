@@ -299,7 +299,9 @@ def test_a_failure_cached_after_a_flush_never_hides_the_callers_good_answer(bint
     assert shown.error == "server_error"
 
 
-def test_a_stale_page_whose_refresh_is_queued_costs_one_cache_read(bintu, counting_cache):
+def test_a_stale_page_whose_refresh_is_queued_reads_the_cache_once_per_process(
+    bintu, counting_cache
+):
     from wagtail_nanovod.tasks import schedule_refresh
 
     ids = [bintu.add_stream() for _ in range(10)]
@@ -309,7 +311,18 @@ def test_a_stale_page_whose_refresh_is_queued_costs_one_cache_read(bintu, counti
     first = resolver.resolve_many(ids, known=stale)
     assert sorted(first.to_refresh) == sorted(ids)
     assert schedule_refresh(first.to_refresh) == list(first.to_refresh)
+    # The process that queued the refreshes knows their locks: no cache read at all.
     counting_cache.round_trips = 0
     again = resolver.resolve_many(ids, known=stale)
     assert again.to_refresh == ()
+    assert [entry.stream.id for entry in again.values()] == ids
+    assert counting_cache.round_trips == 0
+    # Another process learns of the locks in one read, then needs none.
+    resolver.forget_local_state()
+    assert resolver.resolve_many(ids, known=stale).to_refresh == ()
     assert counting_cache.round_trips == 1
+    assert resolver.resolve_many(ids, known=stale).to_refresh == ()
+    assert counting_cache.round_trips == 1
+    # Once a refresh has run and let go of its lock, the stream is claimed again.
+    resolver.release(ids[:1])
+    assert resolver.resolve_many(ids, known=stale).to_refresh == tuple(ids[:1])

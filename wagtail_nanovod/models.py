@@ -364,6 +364,11 @@ def bring_up_to_date(streams: Iterable[VodStream]) -> None:
         by_id.setdefault(stream.stream_id_str, []).append(stream)
     if not by_id:
         return
+    if all(group[0].snapshot_json or group[0].last_error for group in by_id.values()) and (
+        resolver.refresh_pending(by_id)
+    ):
+        # Stale, and already being refreshed (or bintu is down): shown as they are.
+        return
     # A snippet bintu never answered for knows nothing: it is "never seen", and gets
     # the bounded first attempt rather than a background refresh.
     known = {

@@ -30,7 +30,7 @@ from django.core.cache import caches
 from django.dispatch import Signal
 
 from .client import BintuClient
-from .conf import nanovod_settings
+from .conf import nanovod_settings, on_settings_change
 from .exceptions import (
     BadResponse,
     BintuError,
@@ -58,6 +58,22 @@ _ACTIVE_STATES = frozenset({"live", "created"})
 #: Sent after every fetch from bintu, good or failed: ``outcomes`` maps stream ids
 #: to their new :class:`ResolvedStream`. The models keep their snapshots with it.
 stream_resolved = Signal()
+
+# This process's copy of what the cache last said about fetches in flight (stream id ->
+# when its lock runs out) and about the circuit (when it closes). During an outage a
+# stale page would otherwise read the cache on every view only to learn, again, that
+# its refreshes are queued; with these it renders as a warm page does. Both end when
+# the cache's own entries would, so nothing is skipped for longer than the cache says.
+_in_flight: dict[str, float] = {}
+_circuit_until = 0.0
+
+
+@on_settings_change
+def forget_local_state() -> None:
+    """Forget this process's copy of the locks and the circuit (the cache still has them)."""
+    global _circuit_until
+    _in_flight.clear()
+    _circuit_until = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +172,9 @@ def resolve_many(
     wanted = [sid for sid in ids if sid not in result]
     if not wanted:
         return result
+    if all(sid in known for sid in wanted) and refresh_pending(wanted, now):
+        # Stale, and already being refreshed (or bintu is down): shown as it is.
+        return Resolution((sid, result.get(sid) or known[sid]) for sid in ids)
 
     cache = caches[nanovod_settings.CACHE_ALIAS]
     # The fetch locks come in the same round trip: a stream whose refresh is already
@@ -163,7 +182,10 @@ def resolve_many(
     cached = cache.get_many(
         [CIRCUIT_KEY, *(cache_key(sid) for sid in wanted), *(lock_key(sid) for sid in wanted)]
     )
-    circuit_open = cached.get(CIRCUIT_KEY, 0) > now
+    circuit_open = _note_circuit(cached.get(CIRCUIT_KEY, 0)) > now
+    _note_in_flight(
+        {sid: cached[lock_key(sid)] for sid in wanted if lock_key(sid) in cached},
+    )
     missing, to_refresh = [], []
     for sid in wanted:
         entry = _newest(known.get(sid), ResolvedStream.from_cache(sid, cached.get(cache_key(sid))))
@@ -192,6 +214,14 @@ def resolve_many(
     return ordered
 
 
+def refresh_pending(stream_ids: Iterable[str], now: float | None = None) -> bool:
+    """Whether, as far as this process knows, asking about these streams now is pointless:
+    each one's refresh is in flight, or the circuit is open. Costs no cache read.
+    """
+    now = now if now is not None else time.time()
+    return _circuit_until > now or all(_in_flight.get(sid, 0.0) > now for sid in stream_ids)
+
+
 def refresh(stream_id: str, *, known: ResolvedStream | None = None) -> ResolvedStream:
     """Ask bintu now, whatever the cache holds; store and announce the outcome.
 
@@ -215,11 +245,17 @@ def claim(stream_ids: Iterable[str]) -> list[str]:
     """
     cache = caches[nanovod_settings.CACHE_ALIAS]
     seconds = _lock_seconds()
-    return [sid for sid in stream_ids if cache.add(lock_key(sid), time.time(), seconds)]
+    now = time.time()
+    claimed = [sid for sid in stream_ids if cache.add(lock_key(sid), now, seconds)]
+    _note_in_flight(dict.fromkeys(claimed, now))
+    return claimed
 
 
 def release(stream_ids: Iterable[str]) -> None:
     """Let the next fetch of these streams happen."""
+    stream_ids = list(stream_ids)
+    for sid in stream_ids:
+        _in_flight.pop(sid, None)
     caches[nanovod_settings.CACHE_ALIAS].delete_many([lock_key(sid) for sid in stream_ids])
 
 
@@ -304,8 +340,28 @@ def _count_failures(cache, failed: int) -> None:
         logger.warning(
             "bintu failed %s times in a row: not waiting on it for %ss", count, cooldown
         )
-        cache.set(CIRCUIT_KEY, time.time() + cooldown, cooldown)
+        cache.set(CIRCUIT_KEY, _note_circuit(time.time() + cooldown), cooldown)
         cache.delete(FAILURES_KEY)
+
+
+def _note_in_flight(claimed_at: dict[str, object]) -> None:
+    """Remember locks seen or taken, by the time they were taken (the lock's value)."""
+    seconds = _lock_seconds()
+    if len(_in_flight) > 4096:  # a bound, not a cache: old entries are worth nothing
+        now = time.time()
+        for sid in [sid for sid, until in _in_flight.items() if until <= now]:
+            del _in_flight[sid]
+    for sid, taken in claimed_at.items():
+        if isinstance(taken, int | float):
+            _in_flight[sid] = taken + seconds
+
+
+def _note_circuit(until: object) -> float:
+    """Remember until when the circuit is open; returns that time (0 if it is closed)."""
+    global _circuit_until
+    until = float(until) if isinstance(until, int | float) else 0.0
+    _circuit_until = until
+    return until
 
 
 def _lock_seconds() -> int:
