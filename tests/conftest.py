@@ -85,3 +85,12 @@ def make_event_page(db):
         return EventPage.objects.get(pk=page.pk)
 
     return make
+
+
+@pytest.fixture
+def poster_image(db):
+    """A Wagtail image, as an editor uploads for a poster."""
+    from wagtail.images import get_image_model
+    from wagtail.images.tests.utils import get_test_image_file
+
+    return get_image_model().objects.create(title="Poster", file=get_test_image_file("poster.png"))

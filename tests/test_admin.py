@@ -106,6 +106,7 @@ def create_data(stream_id, title="Keynote", **extra):
         "description": "",
         "region": "auto",
         "poster": "",
+        "captions-count": 0,
         **extra,
     }
 

@@ -55,6 +55,8 @@ def test_an_editor_adds_a_vod_block_publishes_and_visitors_get_the_player(
                             "controls": "on",
                             "start_time": "",
                             "poster": "",
+                            "captions": {"count": 0},
+                            "click_to_load": "",
                         },
                     )
                 ]
@@ -88,7 +90,19 @@ def test_a_block_without_a_stream_is_a_form_error_not_a_lost_page(editor, make_s
         {
             "title": "Draft day",
             "slug": "draft-day",
-            "body": streamfield([("vod", {"stream": "", "caption": "kept", "controls": "on"})]),
+            "body": streamfield(
+                [
+                    (
+                        "vod",
+                        {
+                            "stream": "",
+                            "caption": "kept",
+                            "controls": "on",
+                            "captions": {"count": 0},
+                        },
+                    )
+                ]
+            ),
             # Drafts may be incomplete (Wagtail defers required fields); publishing may not.
             "action-publish": "publish",
         }

@@ -212,7 +212,7 @@ def test_sync_counts_states_and_failures_by_reason(bintu, make_snippet):
     assert code == 0
     assert "Refreshed 5 of 5 streams" in output
     # "Down" keeps its last good answer; "Gone" has nothing to play any more.
-    assert "By state: Ready 2, Processing 1, Unavailable 2." in output
+    assert "By state: Ready 2, Upcoming 1, Processing 1, Unavailable 1." in output
     assert "Failed: 2." in output
     assert (
         f"  nanoStream does not know this stream ID [not_found]: 1: Gone ({gone.stream_id})"
@@ -221,9 +221,7 @@ def test_sync_counts_states_and_failures_by_reason(bintu, make_snippet):
         f"  nanoStream had a server error [server_error]: 1: Down ({down.stream_id})"
     ) in output
     assert f"[1/5] Down ({down.stream_id}): failed: nanoStream had a server error" in output
-    assert (
-        f"[5/5] Upcoming ({upcoming.stream_id}): Unavailable: the stream has never been live"
-    ) in output
+    assert (f"[5/5] Upcoming ({upcoming.stream_id}): Upcoming") in output
 
 
 def test_sync_stops_at_once_when_bintu_refuses_the_key(bintu, make_snippet, settings):
@@ -440,3 +438,12 @@ def test_the_report_without_broken_streams_says_so(make_snippet, django_user_mod
     make_snippet(title="Fine")
     response = admin_client(django_user_model, "editor").get(REPORT_URL)
     assert "No broken videos: every stream has something to play" in text(response)
+
+
+def test_a_site_without_the_player_endpoints_is_told_how_to_add_them(settings):
+    assert "wagtail_nanovod.W003" not in nanovod_messages()
+    settings.ROOT_URLCONF = "tests.urls_without_nanovod"
+    message = nanovod_messages()["wagtail_nanovod.W003"]
+    assert not message.is_serious()
+    assert "will not update by themselves" in message.msg
+    assert 'include("wagtail_nanovod.urls")' in message.hint

@@ -8,11 +8,13 @@ from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from .captions import CaptionBlock, tracks_of
 from .models import RenderBatch, VodStream
 from .player import (
     POSTER_FILTER,
     TEMPLATE,
     PlayerOptions,
+    base_url_of,
     player_context,
     render_block_player,
 )
@@ -70,6 +72,23 @@ class VodBlock(blocks.StructBlock):
         label=_("Poster"),
         required=False,
         help_text=_("Replaces the stream's poster on this page only."),
+    )
+    captions = blocks.ListBlock(
+        CaptionBlock(),
+        # Empty, not ListBlock's one blank item: captions are optional.
+        default=[],
+        label=_("Captions"),
+        help_text=_("Subtitles on this page only; without any, the stream's own are used."),
+    )
+    click_to_load = blocks.ChoiceBlock(
+        label=_("Click to load"),
+        required=False,
+        choices=[
+            ("", _("As the site is set")),
+            ("on", _("Load nothing from nanoStream until the visitor clicks")),
+            ("off", _("Load the player at once")),
+        ],
+        help_text=_("Privacy: with click to load, visitors see the poster and a play button."),
     )
 
     class Meta:
@@ -130,18 +149,26 @@ class VodBlock(blocks.StructBlock):
             start_time=value.get("start_time"),
             recording_index=value.get("recording"),
             poster=value.get("poster"),
+            tracks=tracks_of(value.get("captions")),
+            click_to_load={"on": True, "off": False}.get(value.get("click_to_load") or ""),
         )
 
     def render(self, value, context=None):
         # The player of a stream whose snapshot has not changed is the same markup:
         # remembered, unless a subclass renders differently (see render_block_player).
         if type(self).get_context is VodBlock.get_context and self.meta.template == TEMPLATE:
-            return render_block_player(value.get("stream"), self.options(value))
+            return render_block_player(
+                value.get("stream"), self.options(value), base_url=base_url_of(context)
+            )
         return super().render(value, context=context)
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context=parent_context)
-        context.update(player_context(value.get("stream"), self.options(value)))
+        context.update(
+            player_context(
+                value.get("stream"), self.options(value), base_url=base_url_of(parent_context)
+            )
+        )
         return context
 
     def get_api_representation(self, value, context=None):

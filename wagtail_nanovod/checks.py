@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache.backends.dummy import DummyCache
 from django.core.checks import Error, Tags, Warning, register
+from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 from django_tasks import task_backends
 
@@ -142,3 +143,22 @@ def _is_dummy_cache(backend_path: str) -> bool:
     except ImportError:
         return False  # Django's own cache checks and startup name a backend that is not there.
     return isinstance(backend, type) and issubclass(backend, DummyCache)
+
+
+@register(Tags.urls)
+def check_urls(app_configs=None, **kwargs) -> list:
+    """The player script's endpoints are reachable (``wagtail_nanovod.urls`` included)."""
+    try:
+        reverse("wagtail_nanovod:state")
+    except NoReverseMatch:
+        return [
+            Warning(
+                "wagtail_nanovod.urls is not included in the URLconf: players of upcoming, "
+                "live and processing streams will not update by themselves, and click to "
+                "load cannot load the player.",
+                hint='Add path("nanovod/", include("wagtail_nanovod.urls")) to urlpatterns, '
+                "before Wagtail's own URLs.",
+                id="wagtail_nanovod.W003",
+            )
+        ]
+    return []

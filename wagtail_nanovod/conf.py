@@ -71,6 +71,19 @@ DEFAULTS: dict[str, Any] = {
     "PLAYBACK_HOSTS": ["*.nanocosmos.de"],
     # The RTMP server editors are told to stream to (ingest URLs for both modes).
     "INGEST_URL": "rtmp://bintu-stream.nanocosmos.de",
+    # nanoStream's H5Live player, loaded once on a page that shows a live stream.
+    "H5LIVE_SCRIPT_URL": "https://demo.nanocosmos.de/nanoplayer/api/release/nanoplayer.5.min.js",
+    # Seconds between the player script's questions to the state endpoint while a stream
+    # on the page is upcoming, live or processing. Every open tab asks, so not too often.
+    "POLL_SECONDS": 15,
+    # schema.org VideoObject JSON-LD with each ready recording, for search engines.
+    "JSON_LD": True,
+    # Show a facade (poster and play button, nothing loaded from nanoStream) until the
+    # visitor clicks; blocks can override it either way.
+    "CLICK_TO_LOAD": False,
+    # Purge the pages using a stream from wagtail.contrib.frontend_cache (when it is
+    # configured) once a refresh changes what the stream plays.
+    "PURGE_FRONTEND_CACHE": True,
 }
 
 

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from wagtail.fields import StreamField
 from wagtail.images import get_image_model_string
 from wagtail.search import index
 
-from . import resolver
+from . import purge, resolver
+from .captions import CaptionBlock, Track, tracks_of
 from .conf import DEFAULTS, nanovod_settings
 from .exceptions import ConfigurationError
 from .parsing import Stream
@@ -29,6 +31,7 @@ from .playback import (
     READY,
     UNAVAILABLE,
     UNVERIFIED,
+    UPCOMING,
     Playback,
     playback,
     stream_state,
@@ -92,8 +95,9 @@ class VodStream(index.Indexed, models.Model):
 
     STATUS_CHOICES = [
         (READY, _("Ready")),
-        (PROCESSING, _("Processing")),
+        (UPCOMING, _("Upcoming")),
         (LIVE, _("Live")),
+        (PROCESSING, _("Processing")),
         (UNAVAILABLE, _("Unavailable")),
         (UNVERIFIED, _("Not verified")),
     ]
@@ -119,6 +123,12 @@ class VodStream(index.Indexed, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text=_("Shown before playback; replaces the thumbnail from nanoStream."),
+    )
+    captions = StreamField(
+        [("track", CaptionBlock())],
+        blank=True,
+        verbose_name=_("captions"),
+        help_text=_("Subtitles for every page showing this stream, as WebVTT documents."),
     )
 
     # The snapshot: written by the resolver's outcome, never by editors. JSON kept as
@@ -272,7 +282,18 @@ class VodStream(index.Indexed, models.Model):
             self.title,
             self.description,
             image_key(self.poster) if self.poster_id else None,
+            self.caption_tracks,
         )
+
+    @property
+    def caption_tracks(self) -> tuple[Track, ...]:
+        """The ``<track>`` elements of this stream's captions (documents load only if any)."""
+        if "caption_tracks" not in self.__dict__:
+            raw = self.captions.raw_data
+            self.__dict__["caption_tracks"] = (
+                tracks_of(child.value for child in self.captions) if len(raw) else ()
+            )
+        return self.__dict__["caption_tracks"]
 
     def refresh_from_bintu(self) -> ResolvedStream:
         """Ask bintu now; the outcome reaches this instance and (by the resolver's
@@ -392,10 +413,13 @@ def store_snapshots(sender, outcomes: dict[str, ResolvedStream], **kwargs) -> No
     is merged into what is stored, not into what some request had in memory.
     """
     rows = list(VodStream.objects.filter(stream_id__in=list(outcomes)))
+    played = {row.pk: purge.plays(row) for row in rows}
     for row in rows:
         row.apply(outcomes[row.stream_id_str])
     if rows:
         VodStream.objects.bulk_update(rows, VodStream.SNAPSHOT_FIELDS)
+        # Pages in a front-end cache show what the stream played: purge them if that changed.
+        purge.purge_pages_showing(row for row in rows if purge.plays(row) != played[row.pk])
     # Bare ids have a row once a page showed them; background refreshes update it.
     bare = list(StreamSnapshot.objects.filter(stream_id__in=list(outcomes)))
     for snapshot in bare:

@@ -7,6 +7,7 @@ representation all go through :func:`playback`, so they never disagree.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from .conf import nanovod_settings
@@ -15,11 +16,15 @@ from .regions import alternate_urls, move_to_region, region_of
 from .resolver import ResolvedStream
 
 READY = "ready"
+#: Not live yet (bintu: created): the page waits for the broadcast.
+UPCOMING = "upcoming"
 PROCESSING = "processing"
 LIVE = "live"
 UNAVAILABLE = "unavailable"
 #: Admin only: saved, but bintu has not answered yet.
 UNVERIFIED = "unverified"
+#: States that are about to change: a page showing one keeps asking for news.
+ACTIVE_STATES = frozenset({UPCOMING, LIVE, PROCESSING})
 
 # bintu stream states that can never play again.
 _GONE_STATES = frozenset({"deleted", "locked"})
@@ -33,8 +38,8 @@ class Playback:
 
     stream_id: str
     state: str
-    #: Why there is nothing to play: "not_found", "not_started", "gone", "no_recording",
-    #: "unreachable", or a bintu error reason; "" when ready.
+    #: Why there is nothing to play: "not_found", "gone", "no_recording", "unreachable",
+    #: or a bintu error reason; "" when ready, upcoming, live or processing.
     reason: str = ""
     recording: Recording | None = None
     url: str = ""
@@ -42,10 +47,23 @@ class Playback:
     alternate_urls: tuple[str, ...] = ()
     thumbnail_url: str = ""
     recordings: tuple[Recording, ...] = field(default=(), repr=False)
+    #: The id the H5Live player plays a live stream by (its adaptive-bitrate group).
+    group_id: str = ""
 
     @property
     def is_ready(self) -> bool:
         return self.state == READY
+
+    @property
+    def is_active(self) -> bool:
+        """Whether this is about to change (upcoming, live, processing)."""
+        return self.state in ACTIVE_STATES
+
+    @property
+    def version(self) -> str:
+        """A short token that changes whenever what this plays changes."""
+        key = f"{self.state}|{self.reason}|{self.url}"
+        return hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
 
 
 def stream_state(resolved: ResolvedStream | None) -> tuple[str, str]:
@@ -65,7 +83,9 @@ def stream_state(resolved: ResolvedStream | None) -> tuple[str, str]:
         return READY, ""
     if stream.state == "ended":
         return PROCESSING, ""
-    return UNAVAILABLE, "not_started"
+    if stream.state == "created":
+        return UPCOMING, ""
+    return UNAVAILABLE, "no_recording"
 
 
 def playback(
@@ -92,10 +112,13 @@ def playback(
     chosen = _choose(recordings, recording_index)
     if chosen is None and recording_index is not None and state == READY:
         return Playback(stream_id, UNAVAILABLE, "no_recording", thumbnail_url=thumbnail)
-    if chosen is None or state in (UNAVAILABLE, PROCESSING):
+    group_id = (stream.streamgroup or stream.id) if stream else ""
+    if state == LIVE and (chosen is None or recording_index is None):
+        return Playback(
+            stream_id, LIVE, thumbnail_url=thumbnail, recordings=recordings, group_id=group_id
+        )
+    if chosen is None or state not in (READY, LIVE):
         return Playback(stream_id, state, reason, thumbnail_url=thumbnail, recordings=recordings)
-    if state == LIVE and recording_index is None:
-        return Playback(stream_id, LIVE, "", thumbnail_url=thumbnail, recordings=recordings)
 
     url = chosen.url
     if region != AUTO_REGION:

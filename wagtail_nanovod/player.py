@@ -5,29 +5,39 @@ tag and the admin preview, so all three show the same markup.
 from __future__ import annotations
 
 import functools
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.template.loader import get_template, render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from wagtail.images import get_image_model
 from wagtail.images.models import Filter, SourceImageIOError
 
-from .conf import on_settings_change
+from .captions import Track, tracks_key
+from .conf import nanovod_settings, on_settings_change
 from .exceptions import InvalidStreamId
 from .models import VodStream, bring_up_to_date, image_key, resolve_bare_id
 from .parsing import normalize_stream_id
-from .playback import Playback, playback
+from .playback import LIVE, PROCESSING, READY, UNAVAILABLE, UPCOMING, Playback, playback
 from .resolver import ResolvedStream
+from .structured_data import json_ld_script, video_object
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "wagtail_nanovod/player.html"
 #: One template per state that has nothing to play, overridable one by one.
 STATE_TEMPLATE = "wagtail_nanovod/states/{state}.html"
+#: The states that have a template of their own (the others play).
+STATES_WITH_TEMPLATES = (UPCOMING, LIVE, PROCESSING, UNAVAILABLE)
+#: Click to load: the poster and a play button in place of the player.
+FACADE_TEMPLATE = "wagtail_nanovod/facade.html"
 #: The Wagtail image filter for posters: large enough for a full-width player.
 POSTER_FILTER = "fill-1280x720-c100|format-jpeg"
 
@@ -44,48 +54,204 @@ class PlayerOptions:
     recording_index: int | None = None
     #: A Wagtail image that replaces the stream's own poster.
     poster: Any = None
+    #: Subtitles of this embed; empty: the stream's own.
+    tracks: tuple[Track, ...] = ()
+    #: Show a facade until the visitor clicks; None: as ``CLICK_TO_LOAD`` says.
+    click_to_load: bool | None = None
+    #: The visitor clicked the facade's play button: the player, playing.
+    play: bool = False
 
 
-def player_context(stream: VodStream | None, options: PlayerOptions, *, resolved=None) -> dict:
+def player_context(
+    stream: VodStream | None, options: PlayerOptions, *, resolved=None, base_url: str = ""
+) -> dict:
     """The context of ``wagtail_nanovod/player.html`` for one embed.
 
     ``stream`` is a snippet; without one, ``resolved`` is what the resolver knows of
-    a bare stream id.
+    a bare stream id. ``base_url`` (``https://example.com``) makes the site's own URLs
+    absolute where search engines need them.
     """
     if stream is not None:
         shown: Playback = stream.playback(recording_index=options.recording_index)
+        whole = shown if options.recording_index is None else stream.playback()
         title = stream.title
+        description = stream.description
         poster = options.poster or stream.poster
+        tracks = options.tracks or stream.caption_tracks
+        known = stream.resolved
     else:
         shown = playback(resolved, recording_index=options.recording_index)
-        title = ""
+        whole = shown if options.recording_index is None else playback(resolved)
+        title = description = ""
         poster = options.poster
-    poster_url = _rendition_url(poster) or shown.thumbnail_url
+        tracks = options.tracks
+        known = resolved
+    title = title or _("nanoStream recording")
+    click_to_load = (
+        options.click_to_load
+        if options.click_to_load is not None
+        else bool(nanovod_settings.CLICK_TO_LOAD)
+    )
+    # Click to load: nothing from a nanoStream host until the visitor asks, not even
+    # the thumbnail; a poster from the site's own images is fine.
+    private = click_to_load and not options.play
+    poster_url = _rendition_url(poster) or ("" if private else shown.thumbnail_url)
     # A media fragment starts playback there, no script needed; every source gets it,
     # so a failover source starts at the same place.
     fragment = f"#t={int(options.start_time)}" if options.start_time else ""
     sources = [url + fragment for url in (shown.url, *shown.alternate_urls) if url]
+    autoplay = options.autoplay or options.play
+    endpoints = _endpoint_urls()
+    poll = int(nanovod_settings.POLL_SECONDS) if shown.is_active and endpoints else None
+    facade = private and shown.state in (READY, LIVE)
+    live = shown.state == LIVE and not facade
+    stream_created = known.stream.created_at if known is not None and known.stream else None
+    structured = (
+        video_object(
+            shown,
+            title=title,
+            description=description,
+            poster_url=poster_url,
+            base_url=base_url,
+            created_at=stream_created,
+        )
+        if nanovod_settings.JSON_LD
+        else None
+    )
     return {
         "playback": shown,
-        "title": title or _("nanoStream recording"),
-        "description": stream.description if stream is not None else "",
+        "title": title,
+        "description": description,
         "poster_url": poster_url,
         "src": sources[0] if sources else "",
         "sources": sources,
+        "tracks": tracks,
         "caption": options.caption,
-        "autoplay": options.autoplay,
+        "autoplay": autoplay,
         # Browsers only autoplay muted video; an editor who asks for autoplay gets both.
-        "muted": options.autoplay,
+        # A visitor who clicked play asked for sound.
+        "muted": options.autoplay and not options.play,
         "loop": options.loop,
         # Moving video must be pausable (WCAG 2.2.2): autoplay keeps the controls.
-        "controls": options.controls or options.autoplay,
+        "controls": options.controls or autoplay,
         "state_template": STATE_TEMPLATE.format(state=shown.state),
+        "version": whole.version,
+        "facade": facade,
+        "live": _live_config(shown, poster_url) if live else None,
+        "json_ld": json_ld_script(structured) if structured else "",
+        "player_url": reverse(
+            "wagtail_nanovod:player", args=[player_token(stream, options, resolved)]
+        )
+        if endpoints
+        else "",
+        "state_url": endpoints.get("state_url", ""),
+        "poll": poll,
+        "needs_script": bool(poll or facade or live),
     }
 
 
-def render_player(stream: VodStream | None, options: PlayerOptions, *, resolved=None) -> str:
+def render_player(
+    stream: VodStream | None, options: PlayerOptions, *, resolved=None, base_url: str = ""
+) -> str:
     """The player's HTML for one embed."""
-    return render_to_string(TEMPLATE, player_context(stream, options, resolved=resolved))
+    return render_to_string(
+        TEMPLATE, player_context(stream, options, resolved=resolved, base_url=base_url)
+    )
+
+
+def base_url_of(context) -> str:
+    """The site's root URL for absolute links: the request's, else WAGTAILADMIN_BASE_URL."""
+    request = context.get("request") if context is not None else None
+    if request is not None:
+        base = request.__dict__.get("_nanovod_base_url")
+        if base is None:
+            base = request.build_absolute_uri("/").rstrip("/")
+            request.__dict__["_nanovod_base_url"] = base
+        return base
+    return (getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").rstrip("/")
+
+
+# -- the endpoints the player script talks to ------------------------------------------
+
+_EMBED_NAMESPACE = "wagtail_nanovod.player"
+
+
+def player_token(stream: VodStream | None, options: PlayerOptions, resolved=None) -> str:
+    """A signed, URL-safe description of one embed, for the player endpoint to render.
+
+    Signed so that the endpoint renders only embeds this site rendered first.
+    """
+    if stream is not None:
+        payload: dict[str, Any] = {"s": stream.pk}
+    else:
+        payload = {"i": resolved.stream_id if resolved is not None else ""}
+    for key, value in (
+        ("c", options.caption),
+        ("a", options.autoplay),
+        ("l", options.loop),
+        ("k", options.controls),
+        ("t", options.start_time),
+        ("r", options.recording_index),
+        ("p", options.poster.pk if options.poster is not None else None),
+        ("f", options.click_to_load),
+        ("v", [list(astuple(track)) for track in options.tracks]),
+    ):
+        if value not in (None, "", [], False) or key == "k":
+            payload[key] = value
+    return signing.dumps(payload, salt=_EMBED_NAMESPACE, compress=True)
+
+
+def read_player_token(token: str) -> tuple[dict, PlayerOptions]:
+    """The embed a :func:`player_token` describes; raises ``signing.BadSignature``."""
+    payload = signing.loads(token, salt=_EMBED_NAMESPACE)
+    if not isinstance(payload, dict):
+        raise signing.BadSignature("not an embed")
+    try:
+        options = PlayerOptions(
+            caption=str(payload.get("c", "")),
+            autoplay=bool(payload.get("a")),
+            loop=bool(payload.get("l")),
+            controls=bool(payload.get("k", True)),
+            start_time=payload.get("t"),
+            recording_index=payload.get("r"),
+            poster=_image(payload.get("p")),
+            tracks=tuple(Track(*track) for track in payload.get("v", ())),
+            click_to_load=payload.get("f"),
+        )
+    except TypeError as exc:  # signed by an older release with another shape
+        raise signing.BadSignature("unreadable embed") from exc
+    return payload, options
+
+
+def _endpoint_urls() -> dict[str, str]:
+    """The state and player endpoint URLs, or {} where the site did not include them."""
+    try:
+        return {"state_url": reverse("wagtail_nanovod:state")}
+    except NoReverseMatch:
+        return {}
+
+
+def _live_config(shown: Playback, poster_url: str) -> dict:
+    """What the H5Live player is set up with: the stream's group id, never the key."""
+    config = {
+        "source": {"group": {"id": shown.group_id or shown.stream_id}},
+        "playback": {"autoplay": True, "muted": True},
+        "style": {"width": "auto"},
+    }
+    if poster_url:
+        config["style"]["poster"] = poster_url
+    return {
+        "config": json.dumps(config, separators=(",", ":")),
+        # No element id here: the same stream may be on a page twice, with the same
+        # remembered markup; the player script gives each container its own.
+        "script": nanovod_settings.H5LIVE_SCRIPT_URL,
+    }
+
+
+def _image(pk):
+    if pk is None:
+        return None
+    return get_image_model().objects.filter(pk=pk).prefetch_renditions(POSTER_FILTER).first()
 
 
 # Rendered players by (row's render key, options, language): a page of fifty embeds
@@ -100,19 +266,21 @@ def _forget_rendered() -> None:
     _rendered.clear()
 
 
-def render_block_player(stream: VodStream | None, options: PlayerOptions) -> str:
+def render_block_player(
+    stream: VodStream | None, options: PlayerOptions, *, base_url: str = ""
+) -> str:
     """:func:`render_player` for a snippet, remembered while its snapshot is unchanged.
 
     Only for the package's own templates outside ``DEBUG``: an overridden template
     may read anything, and a developer editing one wants to see the edit.
     """
     if stream is None or settings.DEBUG or not _templates_are_ours():
-        return render_player(stream, options)
+        return render_player(stream, options, base_url=base_url)
     stream.make_current()
-    key = (stream.render_key(), _options_key(options), get_language())
+    key = (stream.render_key(), _options_key(options), get_language(), base_url)
     html = _rendered.get(key)
     if html is None:
-        html = render_player(stream, options)
+        html = render_player(stream, options, base_url=base_url)
         if len(_rendered) >= RENDERED_MEMO_SIZE:
             _rendered.pop(next(iter(_rendered)), None)
         _rendered[key] = html
@@ -129,6 +297,9 @@ def _options_key(options: PlayerOptions) -> tuple:
         options.start_time,
         options.recording_index,
         image_key(options.poster) if options.poster is not None else None,
+        tracks_key(options.tracks),
+        options.click_to_load,
+        options.play,
     )
 
 
@@ -138,7 +309,8 @@ def _templates_are_ours() -> bool:
     ours = Path(__file__).resolve().parent / "templates"
     names = [
         TEMPLATE,
-        *(STATE_TEMPLATE.format(state=s) for s in ("processing", "live", "unavailable")),
+        *(STATE_TEMPLATE.format(state=s) for s in STATES_WITH_TEMPLATES),
+        FACADE_TEMPLATE,
     ]
     for name in names:
         origin = getattr(get_template(name), "origin", None)

@@ -17,7 +17,7 @@ REASONS = {
     "configuration": gettext_lazy("the nanoStream API key is not configured"),
     "not_found": gettext_lazy("nanoStream does not know this stream ID"),
     "gone": gettext_lazy("the stream was deleted or locked in nanoStream"),
-    "not_started": gettext_lazy("the stream has never been live"),
+    "no_recording": gettext_lazy("the stream has no recording"),
     "not_verified": gettext_lazy("not checked with nanoStream yet"),
 }
 

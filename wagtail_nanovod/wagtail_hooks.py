@@ -56,6 +56,7 @@ class VodStreamViewSet(SnippetViewSet):
         FieldPanel("description"),
         FieldPanel("region"),
         FieldPanel("poster"),
+        FieldPanel("captions"),
         StreamStatusPanel(heading=_("nanoStream"), icon="media"),
     ]
 

@@ -1,0 +1,113 @@
+"""The two endpoints the player script talks to: stream states, and one player's markup.
+
+Public, cheap and cacheable: every open tab of a page with a live stream asks. They
+serve what the snapshots say (the resolver's rules: stale is served and refreshed in
+the background), never wait on bintu, and tell nothing a visitor of the page could
+not already see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.core import signing
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+
+from .conf import nanovod_settings
+from .exceptions import InvalidStreamId
+from .models import StreamSnapshot, VodStream, bring_up_to_date, resolve_bare_id
+from .parsing import normalize_stream_id
+from .playback import playback
+from .player import base_url_of, read_player_token, render_player
+
+#: More ids than any page shows: a longer question is not from our script.
+MAX_STREAMS_PER_REQUEST = 50
+
+
+@require_GET
+def stream_states(request):
+    """``{"interval": s, "streams": {id: {"state", "version"}}}`` for ``?id=…&id=…``.
+
+    Ids that no snippet and no snapshot knows are left out: this never asks bintu
+    about an id a visitor made up.
+    """
+    raw_ids = request.GET.getlist("id")
+    if not raw_ids:
+        return _error("Ask with ?id=<stream id>, once per stream.")
+    if len(raw_ids) > MAX_STREAMS_PER_REQUEST:
+        return _error(f"At most {MAX_STREAMS_PER_REQUEST} streams per request.")
+    try:
+        ids = list(dict.fromkeys(normalize_stream_id(value) for value in raw_ids))
+    except InvalidStreamId:
+        return _error("A stream id is a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba.")
+
+    states = {}
+    # Snippets never checked with bintu have nothing to serve yet, and a visitor's
+    # question must not be what makes us wait on bintu: they are left out.
+    snippets = [
+        snippet
+        for snippet in VodStream.objects.filter(stream_id__in=ids).order_by()
+        if snippet.snapshot_json or snippet.last_error
+    ]
+    bring_up_to_date(snippets)
+    for snippet in snippets:
+        states[snippet.stream_id_str] = snippet.playback()
+    bare = [sid for sid in ids if sid not in states]
+    if bare:
+        for row in StreamSnapshot.objects.filter(stream_id__in=bare):
+            states[str(row.stream_id)] = playback(resolve_bare_id(str(row.stream_id)))
+    interval = int(nanovod_settings.POLL_SECONDS)
+    response = JsonResponse(
+        {
+            "interval": interval,
+            "streams": {
+                sid: {"state": shown.state, "version": shown.version}
+                for sid, shown in states.items()
+            },
+        }
+    )
+    # A shared cache in front may answer every tab for a while: half the interval
+    # keeps the news at most one interval late.
+    patch_cache_control(response, public=True, max_age=max(1, interval // 2))
+    return response
+
+
+@require_GET
+def player_markup(request, token: str):
+    """The current markup of one embed (a signed token from its page).
+
+    ``?play=1``: the visitor pressed play on its click-to-load facade, so the player,
+    playing; ``?load=1``: the player, as after consent, without playing.
+    """
+    try:
+        payload, options = read_player_token(token)
+    except signing.BadSignature:
+        raise Http404("No such player") from None
+    if request.GET.get("play"):
+        options = replace(options, play=True)
+    elif request.GET.get("load"):
+        # Consent given: the player instead of the facade, not playing by itself.
+        options = replace(options, click_to_load=False)
+    base_url = base_url_of({"request": request})
+    if "s" in payload:
+        snippet = VodStream.objects.for_render().filter(pk=payload["s"]).first()
+        if snippet is None:
+            raise Http404("No such player")
+        bring_up_to_date([snippet])
+        html = render_player(snippet, options, base_url=base_url)
+    else:
+        try:
+            stream_id = normalize_stream_id(str(payload.get("i", "")))
+        except InvalidStreamId:
+            raise Http404("No such player") from None
+        html = render_player(None, options, resolved=resolve_bare_id(stream_id), base_url=base_url)
+    response = HttpResponse(html)
+    patch_cache_control(response, public=True, max_age=max(1, nanovod_settings.POLL_SECONDS // 2))
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _error(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
