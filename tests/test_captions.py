@@ -141,3 +141,24 @@ def test_an_editor_who_picks_a_wrong_file_keeps_the_snippet_and_sees_why(
     snippet.refresh_from_db()
     assert snippet.title == "Keynote"
     assert len(snippet.captions) == 0
+
+
+def test_the_captions_of_a_pages_streams_load_in_one_query(
+    client, bintu, make_snippet, make_event_page
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    streams = [make_snippet(title=f"Talk {n}") for n in range(3)]
+    for n, snippet in enumerate(streams[:2]):
+        snippet.captions = [
+            ("track", {"file": document(f"{n}.vtt"), "language": "en", "label": "English"})
+        ]
+        snippet.save()
+    assert [s.has_captions for s in streams] == [True, True, False]
+    page = make_event_page(streams)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(page.url).content.decode()
+    assert len(tracks(html)) == 2
+    loading_captions = [q for q in queries if '"captions"' in q["sql"]]
+    assert len(loading_captions) == 1, [q["sql"] for q in loading_captions]

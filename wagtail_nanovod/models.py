@@ -86,8 +86,15 @@ class VodStreamQuerySet(models.QuerySet):
     """Queries for streams, and the one call that brings many of them up to date."""
 
     def for_render(self):
-        """What a player needs in the same query: the poster, and its renditions."""
-        return self.select_related("poster").prefetch_related("poster__renditions")
+        """What a player needs in the same query: the poster, and its renditions.
+
+        Captions are left out: few streams have any, and decoding a StreamField per row
+        cost a page of fifty players a third of its render. ``has_captions`` says which
+        rows need theirs, loaded together (see :meth:`RenderBatch.load_captions`).
+        """
+        return (
+            self.select_related("poster").prefetch_related("poster__renditions").defer("captions")
+        )
 
 
 class VodStream(index.Indexed, models.Model):
@@ -130,6 +137,9 @@ class VodStream(index.Indexed, models.Model):
         verbose_name=_("captions"),
         help_text=_("Subtitles for every page showing this stream, as WebVTT documents."),
     )
+    # Kept by save(), so that a page learns which streams have captions without
+    # loading them.
+    has_captions = models.BooleanField(default=False, editable=False)
 
     # The snapshot: written by the resolver's outcome, never by editors. JSON kept as
     # text, decoded only when read: a page of fifty players whose markup is remembered
@@ -166,6 +176,13 @@ class VodStream(index.Indexed, models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        if "captions" in self.__dict__:  # not when saved with captions deferred
+            self.has_captions = bool(len(self.captions.raw_data))
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "has_captions"}
+        super().save(*args, **kwargs)
 
     @property
     def stream_id_str(self) -> str:
@@ -289,10 +306,13 @@ class VodStream(index.Indexed, models.Model):
     def caption_tracks(self) -> tuple[Track, ...]:
         """The ``<track>`` elements of this stream's captions (documents load only if any)."""
         if "caption_tracks" not in self.__dict__:
-            raw = self.captions.raw_data
-            self.__dict__["caption_tracks"] = (
-                tracks_of(child.value for child in self.captions) if len(raw) else ()
-            )
+            tracks = ()
+            if self.has_captions:
+                batch = self.__dict__.get("_render_batch")
+                if batch is not None:
+                    batch.load_captions()
+                tracks = tracks_of(child.value for child in self.captions)
+            self.__dict__["caption_tracks"] = tracks
         return self.__dict__["caption_tracks"]
 
     def refresh_from_bintu(self) -> ResolvedStream:
@@ -360,6 +380,7 @@ class RenderBatch:
     def __init__(self, streams: Iterable[VodStream]) -> None:
         self.streams = list(streams)
         self.done = False
+        self.captions_loaded = False
         for stream in self.streams:
             stream.__dict__["_render_batch"] = self
 
@@ -367,6 +388,21 @@ class RenderBatch:
         if not self.done:
             self.done = True
             bring_up_to_date(self.streams)
+
+    def load_captions(self) -> None:
+        """The deferred captions of every stream here that has some, in one query."""
+        if self.captions_loaded:
+            return
+        self.captions_loaded = True
+        wanted = [s for s in self.streams if s.has_captions and "captions" not in s.__dict__]
+        if wanted:
+            found = dict(
+                VodStream.objects.filter(pk__in=[s.pk for s in wanted]).values_list(
+                    "pk", "captions"
+                )
+            )
+            for stream in wanted:
+                stream.captions = found.get(stream.pk, [])
 
 
 def bring_up_to_date(streams: Iterable[VodStream]) -> None:
