@@ -2,8 +2,11 @@
 
 Called by ``python3 dev.py example``. Without ``NANOVOD_API_KEY`` it starts the fake
 bintu from ``wagtail_nanovod.testing`` on free ports of 127.0.0.1, seeded with the
-demo streams and their clips (``demo/clips/``), so everything plays offline. With
-the key it talks to the real bintu, where the made-up demo ids are simply not found.
+demo streams and their clips (``demo/clips/``), so everything plays offline, and
+plays a live event on it (``demo/lifecycle.py``): upcoming, live, processing, then
+its recording, timed by ``NANOVOD_DEMO_LIFECYCLE`` ("20,45,25" seconds by default).
+With the key it talks to the real bintu, where the made-up demo ids are simply not
+found.
 """
 
 import json
@@ -25,16 +28,19 @@ def main(address: str) -> None:
     # the finally below, leaving the worker running: exit as on Ctrl-C instead.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     os.environ["EXAMPLE_SITE_ADDRESS"] = address
-    fake = None
+    fake = live_event = None
     if os.environ.get("NANOVOD_API_KEY"):
         print("NANOVOD_API_KEY is set: using the real bintu.")
     else:
-        from demo.streams import seed
+        from demo import lifecycle
+        from demo.streams import LIFECYCLE, seed
 
         from wagtail_nanovod.testing import FakeBintu
 
         fake = FakeBintu(api_key="made-up-demo-key").start()
         seed(fake)
+        # Upcoming for load_demo to find; its clock starts once the content is there.
+        live_event = lifecycle.install(fake, LIFECYCLE.stream_id)
         # Read by demo/settings.py; new ports on every run, which load_demo catches up with.
         os.environ["NANOVOD_FAKE_BINTU"] = json.dumps(fake.settings())
         print(f"No NANOVOD_API_KEY: using a fake bintu at {fake.api_url}.")
@@ -48,6 +54,12 @@ def main(address: str) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
     call_command("load_demo")
+    if live_event:
+        live_event.start()
+        print(
+            f"The live event at http://{address}/live-event/ starts now: "
+            f"{live_event.timeline.describe()}."
+        )
     # The task worker, as a site runs it beside its web servers: stale streams are
     # refreshed there while pages keep rendering from their snapshots.
     worker = subprocess.Popen(
@@ -63,6 +75,8 @@ def main(address: str) -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+        if live_event:
+            live_event.stop()
         if fake:
             fake.stop()
 

@@ -92,17 +92,29 @@ def browser():
         chromium.close()
 
 
+# The live event's timeline for this module: upcoming, live, processing, in seconds.
+LIVE_EVENT_TIMELINE = "3,8,8"
+
+
 @pytest.fixture(scope="module")
 def site(browser, tmp_path_factory):
     """The example site for this module (once there is a browser to look at it)."""
-    with running_example_site(tmp_path_factory.mktemp("browser_site")) as (base_url, log):
-        login = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
-        assert login, log.read_text()
-        yield {
-            "url": base_url,
-            "hosts": region_hosts(log),
-            "login": login.groups(),
-        }
+    saved = os.environ.get("NANOVOD_DEMO_LIFECYCLE")
+    os.environ["NANOVOD_DEMO_LIFECYCLE"] = LIVE_EVENT_TIMELINE
+    try:
+        with running_example_site(tmp_path_factory.mktemp("browser_site")) as (base_url, log):
+            login = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
+            assert login, log.read_text()
+            yield {
+                "url": base_url,
+                "hosts": region_hosts(log),
+                "login": login.groups(),
+            }
+    finally:
+        if saved is None:
+            os.environ.pop("NANOVOD_DEMO_LIFECYCLE", None)
+        else:
+            os.environ["NANOVOD_DEMO_LIFECYCLE"] = saved
 
 
 def _play(video) -> dict:
@@ -269,10 +281,89 @@ def test_the_states_without_a_recording_show_their_messages(visitor):
     expect(page.locator("figure.nanovod")).to_have_count(3)
     for state, message in [
         ("processing", "The recording of this stream is being processed."),
-        ("live", "This stream is live now."),
         ("unavailable", "This recording is not available at the moment."),
     ]:
         player = page.locator(f"figure[data-nanovod-state={state}]")
         expect(player.get_by_role("status")).to_contain_text(message)
         expect(player.get_by_role("status")).to_be_visible()
         expect(player.locator("video")).to_have_count(0)
+
+
+# Every nanovod:statechange of the page, as (stream id, state); set before any script runs.
+RECORD_CHANGES = """window.__changes = [];
+document.addEventListener("nanovod:statechange",
+    (event) => window.__changes.push([event.detail.streamId, event.detail.state]));"""
+
+
+def test_the_live_stream_plays_in_the_h5live_player(visitor):
+    page = visitor
+    scripts = []
+    page.on("request", lambda r: scripts.append(r.url) if "nanoplayer" in r.url else None)
+    page.goto("/states/")
+    live = page.locator("figure[data-nanovod-state=live]")
+    # The example's offline stand-in for nanoStream's H5Live player, set up by our script
+    # with the stream's group id, in a container that got an id of its own.
+    expect(live.locator(".nanoplayer-stub__badge")).to_have_text("LIVE (simulated)")
+    assert live.locator(".nanovod__live").get_attribute("id")
+    assert len(scripts) == 1
+
+
+def test_the_live_event_moves_to_its_recording_in_place(visitor, site):
+    page = visitor
+    page.add_init_script(RECORD_CHANGES)
+    stub_requests = []
+    page.on("request", lambda r: stub_requests.append(r.url) if "nanoplayer" in r.url else None)
+    page.goto("/live-event/")
+    # The timeline began when the site started; "Start again" starts it over.
+    page.get_by_role("button", name="Start again").click()
+    player = page.locator("figure.nanovod")
+    expect(player).to_have_attribute("data-nanovod-state", "upcoming")
+    page.evaluate("window.__samePage = true")
+
+    # From here on nobody touches the page: the script follows the broadcast.
+    expect(player).to_have_attribute("data-nanovod-state", "live", timeout=30_000)
+    expect(player.locator(".nanoplayer-stub__badge")).to_be_visible()
+    expect(player).to_have_attribute("data-nanovod-state", "processing", timeout=30_000)
+    expect(player.get_by_role("status")).to_contain_text("being processed")
+    expect(player).to_have_attribute("data-nanovod-state", "ready", timeout=30_000)
+    played = _play(player.locator("video"))
+    assert played["error"] is None and played["time"] > 0.5, played
+    assert urlsplit(played["src"]).netloc == urlsplit(site["hosts"]["eu"]).netloc
+
+    assert page.evaluate("window.__samePage") is True  # swapped in place, never reloaded
+    states = [state for _stream, state in page.evaluate("window.__changes")]
+    assert states == ["live", "processing", "ready"]
+    assert len(stub_requests) == 1  # the H5Live script, loaded once
+
+
+def test_click_to_load_asks_nothing_of_nanostream_until_the_click(visitor, site):
+    page = visitor
+    nanostream = {urlsplit(url).netloc for url in site["hosts"].values()}
+    requested = []
+    page.on(
+        "request",
+        lambda r: requested.append(r.url) if urlsplit(r.url).netloc in nanostream else None,
+    )
+    page.goto("/privacy/")
+    facades = page.locator("figure[data-nanovod-facade]")
+    expect(facades).to_have_count(2)
+    page.wait_for_load_state("networkidle")
+    assert requested == []
+
+    page.get_by_role("button", name="Play: Keynote").click()
+    keynote = page.locator("figure.nanovod").first
+    expect(keynote.locator("video")).to_have_count(1)
+    played = keynote.locator("video").evaluate(
+        "video => new Promise(resolve => { const done = () => resolve(video.currentTime);"
+        " if (video.currentTime > 0.3) done(); else video.addEventListener('timeupdate',"
+        " () => video.currentTime > 0.3 && done()); })"
+    )
+    assert played > 0.3  # the click started it: no second click needed
+    assert requested and all(
+        urlsplit(u).netloc == urlsplit(site["hosts"]["eu"]).netloc for u in requested
+    )
+
+    # A consent manager loads the rest at once.
+    page.evaluate("document.dispatchEvent(new Event('nanovod:consent'))")
+    expect(page.locator("figure[data-nanovod-facade]")).to_have_count(0)
+    expect(page.locator("figure.nanovod video")).to_have_count(2)

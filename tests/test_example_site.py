@@ -4,6 +4,8 @@
 free port with a temporary database; the tests look at it as a visitor and an editor would.
 """
 
+import html as html_lib
+import json
 import re
 import sqlite3
 import time
@@ -17,6 +19,13 @@ from .services import region_hosts, running_example_site
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ROOT / "example_site" / "demo" / "clips"
 FAKE_KEY = "made-up-demo-key"  # run.py's key for the fake bintu: must never be shown
+LIVE_EVENT = "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e08"  # demo/streams.py's LIFECYCLE
+BROADCAST = ["upcoming", "live", "processing", "ready"]
+# NANOVOD_DEMO_LIFECYCLE for the test: upcoming, live, processing, in seconds; each phase
+# outlasts a few polls, so the page can be seen in every state.
+LIVE_EVENT_TIMELINE = "4,5,5"
+# What demo/settings.py makes of it: a quarter of the shortest phase, 5 s at most.
+LIVE_EVENT_POLL = 1
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +103,7 @@ def test_the_front_page_links_to_the_event_pages(example_site):
     base_url, _log = example_site
     html = _get(base_url + "/")
 
+    assert 'href="/live-event/"' in html
     assert 'href="/recordings/"' in html
     assert 'href="/states/"' in html
 
@@ -179,3 +189,78 @@ def test_the_worker_refreshes_a_stale_stream_while_pages_keep_rendering(example_
             break
         assert time.monotonic() < deadline, "the worker did not refresh the stale stream"
         time.sleep(0.5)
+
+
+def test_the_live_event_page_follows_the_broadcast_by_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("NANOVOD_DEMO_LIFECYCLE", LIVE_EVENT_TIMELINE)
+    with running_example_site(tmp_path) as (base_url, log):
+        hosts = region_hosts(log)
+        assert "The live event at" in log.read_text()
+        endpoint_states, page_states, pages = [], [], {}
+        deadline = time.monotonic() + 120
+        # Nobody touches anything: a visitor's tab asking the state endpoint, and the page
+        # as it renders now, until both have reached the recording.
+        while endpoint_states[-1:] != ["ready"] or page_states[-1:] != ["ready"]:
+            assert time.monotonic() < deadline, (endpoint_states, page_states)
+            answer = requests.get(
+                base_url + "/nanovod/state/", params={"id": LIVE_EVENT}, timeout=10
+            )
+            assert answer.status_code == 200
+            assert answer.json()["interval"] == LIVE_EVENT_POLL
+            state = answer.json()["streams"][LIVE_EVENT]["state"]
+            if endpoint_states[-1:] != [state]:
+                endpoint_states.append(state)
+            page = _get(base_url + "/live-event/")
+            (player,) = _players(page)
+            if page_states[-1:] != [player["state"]]:
+                page_states.append(player["state"])
+                pages[player["state"]] = page
+            time.sleep(0.2)
+
+        assert endpoint_states == BROADCAST
+        assert page_states == BROADCAST
+        for state in BROADCAST:
+            (player,) = _players(pages[state])
+            # The page keeps asking while something is about to change, and stops after.
+            expected = None if state == "ready" else str(LIVE_EVENT_POLL)
+            assert player.get("poll") == expected, state
+            assert (state == "live") == ("nanovod__live" in pages[state]), state
+            assert (state == "ready") == ("<video" in pages[state]), state
+
+        # Upcoming: the poster (load_demo's Wagtail image) behind the message.
+        assert re.search(r'<img src="/media/images/[^"]+"', pages["upcoming"])
+        # Live: the H5Live container, configured with the stream group and, offline, the
+        # site's stand-in for nanoStream's script, which loops a local clip.
+        live = re.search(r'<div class="nanovod__live"[^>]*>', pages["live"])
+        assert live, pages["live"]
+        attributes = dict(re.findall(r' ([a-z0-9-]+)="([^"]*)"', live[0]))
+        config = json.loads(html_lib.unescape(attributes["data-nanovod-h5live"]))
+        assert config["source"]["group"]["id"] == LIVE_EVENT
+        assert attributes["data-nanovod-h5live-script"] == "/static/demo/nanoplayer-stub.js"
+        stub = _get(base_url + attributes["data-nanovod-h5live-script"])
+        assert "class NanoPlayer" in stub and "LIVE (simulated)" in stub
+        clip = requests.get(base_url + "/static/demo/clips/eu.mp4", timeout=10)
+        assert clip.content == (CLIPS / "eu.mp4").read_bytes()
+        assert "window.nanovod" in _get(base_url + "/static/wagtail_nanovod/nanovod.js")
+        assert "being processed" in pages["processing"]
+        # Ready: the recording, from the EU host of the fake, which serves the EU clip.
+        (ready,) = _players(pages["ready"])
+        assert ready["region"] == "eu"
+        assert ready["src"].startswith(hosts["eu"] + "/") and ready["src"].endswith(".mp4")
+        recording = requests.get(ready["src"], timeout=10)
+        assert recording.content == (CLIPS / "eu.mp4").read_bytes()
+
+        # "Start again" under the player replays the broadcast from the start, at once.
+        session = requests.Session()
+        form = session.get(base_url + "/live-event/", timeout=10).text
+        assert "Start again" in form
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+        replayed = session.post(
+            base_url + "/demo/live-event/restart/",
+            data={"csrfmiddlewaretoken": token, "next": "/live-event/"},
+            timeout=10,
+        )
+        assert replayed.url == base_url + "/live-event/"
+        assert [p["state"] for p in _players(replayed.text)] == ["upcoming"]
+        answer = requests.get(base_url + "/nanovod/state/", params={"id": LIVE_EVENT}, timeout=10)
+        assert answer.json()["streams"][LIVE_EVENT]["state"] == "upcoming"

@@ -326,3 +326,20 @@ def test_a_stale_page_whose_refresh_is_queued_reads_the_cache_once_per_process(
     # Once a refresh has run and let go of its lock, the stream is claimed again.
     resolver.release(ids[:1])
     assert resolver.resolve_many(ids, known=stale).to_refresh == tuple(ids[:1])
+
+
+def test_a_refresh_that_ended_in_another_process_is_not_waited_for(bintu):
+    from wagtail_nanovod.tasks import schedule_refresh
+
+    sid = bintu.add_stream(state="live")
+    stale = replace(resolver.resolve(sid), fresh_until=0.0)
+    caches["default"].clear()  # only the page's own (database) snapshot is left
+    assert schedule_refresh(resolver.resolve_many([sid], known={sid: stale}).to_refresh)
+    # A worker elsewhere refreshes the stream and lets go of the lock; this process,
+    # which took the lock, is not told.
+    refreshed = resolver.refresh(sid)
+    caches["default"].delete(resolver.lock_key(sid))
+    caches["default"].delete(resolver.cache_key(sid))
+    # Its answer goes stale in turn (a live stream is checked often): asked again.
+    again = resolver.resolve_many([sid], known={sid: replace(refreshed, fresh_until=0.0)})
+    assert again.to_refresh == (sid,)

@@ -422,7 +422,9 @@ def bring_up_to_date(streams: Iterable[VodStream]) -> None:
     if not by_id:
         return
     if all(group[0].snapshot_json or group[0].last_error for group in by_id.values()) and (
-        resolver.refresh_pending(by_id)
+        resolver.refresh_pending(
+            by_id, fetched_at={sid: _last_news(group[0]) for sid, group in by_id.items()}
+        )
     ):
         # Stale, and already being refreshed (or bintu is down): shown as they are.
         return
@@ -474,6 +476,12 @@ def image_key(image) -> tuple:
         image.focal_point_width,
         image.focal_point_height,
     )
+
+
+def _last_news(stream: VodStream) -> float | None:
+    """When bintu last answered for this row, with a stream or a failure."""
+    times = [_timestamp(t) for t in (stream.synced_at, stream.last_error_at) if t]
+    return max(times, default=None)
 
 
 def _timestamp(value: datetime | None) -> float | None:

@@ -172,7 +172,9 @@ def resolve_many(
     wanted = [sid for sid in ids if sid not in result]
     if not wanted:
         return result
-    if all(sid in known for sid in wanted) and refresh_pending(wanted, now):
+    if all(sid in known for sid in wanted) and refresh_pending(
+        wanted, now, {sid: _last_news(known[sid]) for sid in wanted}
+    ):
         # Stale, and already being refreshed (or bintu is down): shown as it is.
         return Resolution((sid, result.get(sid) or known[sid]) for sid in ids)
 
@@ -214,12 +216,33 @@ def resolve_many(
     return ordered
 
 
-def refresh_pending(stream_ids: Iterable[str], now: float | None = None) -> bool:
+def refresh_pending(
+    stream_ids: Iterable[str],
+    now: float | None = None,
+    fetched_at: dict[str, float | None] | None = None,
+) -> bool:
     """Whether, as far as this process knows, asking about these streams now is pointless:
     each one's refresh is in flight, or the circuit is open. Costs no cache read.
+
+    ``fetched_at`` (stream id to when bintu last answered, with a stream or a failure,
+    in the caller's snapshot) tells a lock
+    this process remembers from a refresh that has ended since, in another process.
     """
     now = now if now is not None else time.time()
-    return _circuit_until > now or all(_in_flight.get(sid, 0.0) > now for sid in stream_ids)
+    if _circuit_until > now:
+        return True
+    seconds = _lock_seconds()
+    for sid in stream_ids:
+        until = _in_flight.get(sid, 0.0)
+        if until <= now:
+            return False
+        fetched = (fetched_at or {}).get(sid)
+        if fetched is not None and fetched >= until - seconds:
+            # Fetched after the lock was taken: that refresh is over (a worker released
+            # the lock in the cache, which this process does not read until it expires).
+            _in_flight.pop(sid, None)
+            return False
+    return True
 
 
 def refresh(stream_id: str, *, known: ResolvedStream | None = None) -> ResolvedStream:
@@ -362,6 +385,10 @@ def _note_circuit(until: object) -> float:
     until = float(until) if isinstance(until, int | float) else 0.0
     _circuit_until = until
     return until
+
+
+def _last_news(entry: ResolvedStream) -> float | None:
+    return max((t for t in (entry.fetched_at, entry.error_at) if t), default=None)
 
 
 def _lock_seconds() -> int:

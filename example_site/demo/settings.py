@@ -2,12 +2,15 @@
 
 With ``NANOVOD_API_KEY`` in the environment the site talks to the real bintu with
 the package defaults. Otherwise ``run.py`` starts a fake bintu and hands its
-addresses over in ``NANOVOD_FAKE_BINTU``.
+addresses over in ``NANOVOD_FAKE_BINTU``, and plays a live event on it
+(``demo/lifecycle.py``, timed by ``NANOVOD_DEMO_LIFECYCLE``).
 """
 
 import json
 import os
 from pathlib import Path
+
+from demo.lifecycle import MAX_FRESH_SECONDS, Timeline
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -104,6 +107,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static_collected"
+STATICFILES_DIRS = [
+    # The offline stand-in for nanoStream's H5Live player, demo/nanoplayer-stub.js.
+    BASE_DIR / "demo" / "static",
+    # The clip it loops, the same the fake bintu serves as the live event's recording.
+    ("demo/clips", BASE_DIR / "demo" / "clips"),
+]
 MEDIA_URL = "/media/"
 # Uploaded images (the demo's posters); a test moves them to a temporary folder.
 MEDIA_ROOT = os.environ.get("EXAMPLE_SITE_MEDIA", BASE_DIR / "media")
@@ -114,11 +123,28 @@ WAGTAILADMIN_BASE_URL = "http://" + os.environ.get("EXAMPLE_SITE_ADDRESS", "127.
 # Offline all the way: Wagtail's own avatar, not one fetched from gravatar.com.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
+# A demo is watched, not left open for hours: a live stream's page follows bintu within
+# seconds (the package defaults, 30 s and 15 s, spare bintu and the site on a busy day).
+live_event_timings = {
+    "ACTIVE_FRESH_SECONDS": MAX_FRESH_SECONDS,
+    "POLL_SECONDS": MAX_FRESH_SECONDS,
+}
+
 if os.environ.get("NANOVOD_API_KEY"):
-    # The real bintu: the package defaults, the key from the environment.
-    WAGTAIL_NANOVOD = {}
+    # The real bintu: the package defaults (the real H5Live player among them), the key
+    # from the environment.
+    WAGTAIL_NANOVOD = {**live_event_timings}
 elif os.environ.get("NANOVOD_FAKE_BINTU"):
-    WAGTAIL_NANOVOD = json.loads(os.environ["NANOVOD_FAKE_BINTU"])
+    # Shorter still when the live event is timed shorter (a test): each of its phases
+    # must be noticed, so it is asked about a few times per phase.
+    fresh_seconds = Timeline.from_environ().fresh_seconds
+    WAGTAIL_NANOVOD = {
+        **json.loads(os.environ["NANOVOD_FAKE_BINTU"]),
+        **dict.fromkeys(live_event_timings, fresh_seconds),
+        # Offline, nanoStream's player cannot load: a stand-in with the same API loops a
+        # local clip under a "LIVE (simulated)" badge.
+        "H5LIVE_SCRIPT_URL": STATIC_URL + "demo/nanoplayer-stub.js",
+    }
 else:
     # manage.py run by hand with neither: the system check says what is missing.
     WAGTAIL_NANOVOD = {}
@@ -127,5 +153,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"wagtail_nanovod": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "wagtail_nanovod": {"handlers": ["console"], "level": "INFO"},
+        # The live event's steps (demo/lifecycle.py), to follow in the terminal.
+        "demo": {"handlers": ["console"], "level": "INFO"},
+    },
 }

@@ -24,14 +24,17 @@ class DemoStream:
     region: str = "auto"
     #: False: in bintu, but no snippet yet, for an editor to register or import.
     registered: bool = True
+    #: The clip whose frame is its poster, when that is not its recording's.
+    poster_clip: str | None = None
 
     @property
     def poster(self) -> Path | None:
         """A frame of its clip, uploaded as the snippet's poster."""
-        return CLIPS / f"{self.recording}.jpg" if self.recording else None
+        clip = self.poster_clip or self.recording
+        return CLIPS / f"{clip}.jpg" if clip else None
 
 
-EU, US, AU, PROCESSING, LIVE, MISSING, UNREGISTERED = DEMO_STREAMS = [
+EU, US, AU, PROCESSING, LIVE, MISSING, UNREGISTERED, LIFECYCLE = DEMO_STREAMS = [
     DemoStream(
         "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e01",
         "Keynote",
@@ -81,6 +84,15 @@ EU, US, AU, PROCESSING, LIVE, MISSING, UNREGISTERED = DEMO_STREAMS = [
         "ended",
         recording="us",
         registered=False,
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e08",
+        "Live event",
+        "A whole broadcast in under two minutes: upcoming, live, processing, then the "
+        "recording, stored in Europe. Offline, demo/lifecycle.py plays bintu's side of it.",
+        # Where it starts; demo/lifecycle.py moves it on (and gives it its recording).
+        "created",
+        poster_clip="eu",
     ),
 ]
 

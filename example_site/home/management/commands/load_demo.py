@@ -1,14 +1,15 @@
 """Create the demo content and an admin login, and sync the demo streams; safe to run again.
 
 A first run makes the admin user, one VodStream snippet per registered demo stream
-(with a poster), the front page and two event pages. Every run, the first included,
+(with a poster), the front page and three event pages; a later run adds the pages
+that are missing. Every run, the first included,
 asks bintu about each snippet: the fake bintu gets new ports each time the site
 starts, and a snapshot from an earlier run would point at the old ones.
 """
 
 import os
 
-from demo.streams import AU, DEMO_STREAMS, EU, LIVE, MISSING, PROCESSING, US
+from demo.streams import AU, DEMO_STREAMS, EU, LIFECYCLE, LIVE, MISSING, PROCESSING, US
 from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
 from django.core.management.base import BaseCommand
@@ -27,6 +28,19 @@ HOME_INTRO = (
     "<code>VodBlock</code> of wagtail-nanovod. Each recording plays from the host of the "
     "region that stores it.</p>"
 )
+
+
+def live_event_body(snippets):
+    """One block, put on the page before the event: it follows the broadcast by itself."""
+    return [
+        _text(
+            "<p>The block below was placed on this page before the event. Without anyone "
+            "touching the page again, visitors see the poster and an upcoming message, then "
+            "the live player, then a note that the recording is being processed, and at "
+            "last the recording itself. Leave the page open and watch.</p>"
+        ),
+        _vod(snippets[LIFECYCLE], caption="Streamed from Frankfurt, recorded in Europe."),
+    ]
 
 
 def recordings_body(snippets):
@@ -64,8 +78,30 @@ def states_body(snippets):
     ]
 
 
+def privacy_body(snippets):
+    """Click to load: nothing from nanoStream until the visitor asks."""
+    return [
+        _text(
+            "<p>These players are set to <em>click to load</em>: until you press play, this "
+            "page asks nothing of nanoStream's hosts, not even for a thumbnail. A consent "
+            "manager can load them all at once with <code>window.nanovod.loadAll()</code>.</p>"
+        ),
+        _text("<h2>Keynote, with its poster from this site</h2>"),
+        _vod(snippets[EU], click_to_load="on"),
+        _text("<h2>Panel</h2>"),
+        _vod(snippets[US], click_to_load="on"),
+    ]
+
+
 EVENT_PAGES = [
     # slug, title, summary, body
+    (
+        "live-event",
+        "Live event",
+        "Upcoming, live, processing, then the recording: one block follows a broadcast "
+        "while you watch.",
+        live_event_body,
+    ),
     (
         "recordings",
         "Recordings",
@@ -77,6 +113,12 @@ EVENT_PAGES = [
         "Processing, live, missing",
         "A recording being processed, a live stream, and a stream bintu does not know.",
         states_body,
+    ),
+    (
+        "privacy",
+        "Click to load",
+        "Players that load nothing from nanoStream until the visitor presses play.",
+        privacy_body,
     ),
 ]
 
