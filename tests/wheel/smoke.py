@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 SITE = """
+from pathlib import Path
+
 import django
 from django.conf import settings
 
@@ -66,10 +68,17 @@ with FakeBintu(api_key="made-up-wheel-key") as bintu:
         instance=EventPage(title="Smoke", slug="smoke", body=[("vod", {"stream": stream})])
     )
     response = Client().get(page.url)
+    state = Client().get("/nanovod/state/", {"id": stream_id})
 html = response.content.decode()
 assert response.status_code == 200, response.status_code
 assert 'data-nanovod-state="ready"' in html and 'data-nanovod-region="us"' in html, html
-print("wheel smoke: check, migrate and a page render of the installed package passed")
+assert state.json()["streams"][stream_id]["state"] == "ready", state.content
+# The player script ships inside the package (and the state templates with it).
+package = Path(wagtail_nanovod.__file__).parent
+assert (package / "static" / "wagtail_nanovod" / "nanovod.js").stat().st_size > 1000
+assert (package / "templates" / "wagtail_nanovod" / "states" / "upcoming.html").exists()
+print("wheel smoke: check, migrate, a page render and the state endpoint of the installed "
+      "package passed")
 """
 
 # The site's one app: a page type with a VOD block, as a user's site would have.
@@ -86,7 +95,10 @@ SMOKEAPP = {
     "urls.py": (
         "from django.urls import include, path\n"
         "from wagtail import urls as wagtail_urls\n\n"
-        'urlpatterns = [path("", include(wagtail_urls))]\n'
+        "urlpatterns = [\n"
+        '    path("nanovod/", include("wagtail_nanovod.urls")),\n'
+        '    path("", include(wagtail_urls)),\n'
+        "]\n"
     ),
     "templates/smokeapp/event_page.html": (
         "{% load wagtailcore_tags %}<main>{% include_block page.body %}</main>"
