@@ -363,7 +363,19 @@ def test_click_to_load_asks_nothing_of_nanostream_until_the_click(visitor, site)
         urlsplit(u).netloc == urlsplit(site["hosts"]["eu"]).netloc for u in requested
     )
 
-    # A consent manager loads the rest at once.
-    page.evaluate("document.dispatchEvent(new Event('nanovod:consent'))")
+    # A consent manager loads the rest at once, and gets the players it loaded.
+    loaded = page.evaluate(
+        "window.nanovod.loadAll().then(figures => figures.map(figure =>"
+        " figure && figure.hasAttribute('data-nanovod-facade')))"
+    )
+    assert loaded == [False]
     expect(page.locator("figure[data-nanovod-facade]")).to_have_count(0)
     expect(page.locator("figure.nanovod video")).to_have_count(2)
+
+
+def test_consent_given_before_the_script_loads_is_kept(visitor):
+    page = visitor
+    page.add_init_script("window.nanovodConsent = true")
+    page.goto("/privacy/")
+    expect(page.locator("figure.nanovod video")).to_have_count(2)
+    expect(page.locator("figure[data-nanovod-facade]")).to_have_count(0)

@@ -221,3 +221,23 @@ def test_without_the_endpoints_installed_the_page_still_renders(
     assert figure["data-nanovod-state"] == "live"
     assert "data-nanovod-poll" not in figure
     assert "data-nanovod-player-url" not in figure
+
+
+def test_an_embed_keeps_its_player_url_from_render_to_render(bintu, make_snippet):
+    from wagtail_nanovod.player import PlayerOptions
+
+    snippet = make_snippet()
+    # The same URL every time, so a cache in front of the endpoint can answer for it.
+    first = player_token(snippet, PlayerOptions(caption="Same"))
+    assert player_token(snippet, PlayerOptions(caption="Same")) == first
+    assert player_token(snippet, PlayerOptions(caption="Other")) != first
+
+
+def test_a_stream_shown_by_its_id_alone_is_polled_too(client, bintu):
+    from wagtail_nanovod.models import resolve_bare_id
+
+    sid = bintu.add_stream(state="live")
+    resolve_bare_id(sid)  # a page showed it through the template tag
+    bintu.reset_requests()
+    assert polled_state(client, sid)["state"] == "live"
+    assert bintu.calls() == 0

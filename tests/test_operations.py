@@ -447,3 +447,11 @@ def test_a_site_without_the_player_endpoints_is_told_how_to_add_them(settings):
     assert not message.is_serious()
     assert "will not update by themselves" in message.msg
     assert 'include("wagtail_nanovod.urls")' in message.hint
+
+
+@pytest.mark.parametrize("value", [0, "20", 2.5, True])
+def test_a_poll_interval_that_is_not_whole_seconds_is_an_error(settings, value):
+    use(settings, POLL_SECONDS=value)
+    message = nanovod_messages()["wagtail_nanovod.E007"]
+    assert message.is_serious()
+    assert f"not {value!r}" in message.msg

@@ -87,3 +87,18 @@ def test_the_setting_turns_it_off(client, bintu, make_snippet, make_event_page, 
 )
 def test_durations_are_iso_8601(seconds, expected):
     assert iso_duration(seconds) == expected
+
+
+def test_the_template_tag_makes_the_sites_poster_absolute_too(
+    rf, bintu, make_snippet, poster_image
+):
+    from django.template import Context, Template
+
+    snippet = make_snippet()
+    snippet.poster = poster_image
+    snippet.save()
+    html = Template("{% load wagtail_nanovod_tags %}{% nanovod_player stream %}").render(
+        Context({"request": rf.get("/"), "stream": snippet})
+    )
+    (data,) = json_ld(html)
+    assert data["thumbnailUrl"].startswith("http://testserver/media/images/")

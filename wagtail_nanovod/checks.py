@@ -90,6 +90,17 @@ def check_settings(app_configs=None, **kwargs) -> list:
                     id="wagtail_nanovod.E004",
                 )
             )
+    poll = nanovod_settings.POLL_SECONDS
+    if isinstance(poll, bool) or not isinstance(poll, int) or poll < 1:
+        messages.append(
+            Error(
+                f"{SETTINGS_NAME}['POLL_SECONDS'] must be a whole number of seconds, 1 or "
+                f"more, not {poll!r}.",
+                hint="Every open tab of a page with a live stream asks this often; "
+                f"the default is {DEFAULTS['POLL_SECONDS']}.",
+                id="wagtail_nanovod.E007",
+            )
+        )
     return messages
 
 

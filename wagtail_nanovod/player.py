@@ -21,7 +21,7 @@ from wagtail.images import get_image_model
 from wagtail.images.models import Filter, SourceImageIOError
 
 from .captions import Track, tracks_key
-from .conf import nanovod_settings, on_settings_change
+from .conf import DEFAULTS, nanovod_settings, on_settings_change
 from .exceptions import InvalidStreamId
 from .models import VodStream, bring_up_to_date, image_key, resolve_bare_id
 from .parsing import normalize_stream_id
@@ -102,7 +102,7 @@ def player_context(
     sources = [url + fragment for url in (shown.url, *shown.alternate_urls) if url]
     autoplay = options.autoplay or options.play
     endpoints = _endpoint_urls()
-    poll = int(nanovod_settings.POLL_SECONDS) if shown.is_active and endpoints else None
+    poll = poll_seconds() if shown.is_active and endpoints else None
     facade = private and shown.state in (READY, LIVE)
     live = shown.state == LIVE and not facade
     stream_created = known.stream.created_at if known is not None and known.stream else None
@@ -198,12 +198,14 @@ def player_token(stream: VodStream | None, options: PlayerOptions, resolved=None
     ):
         if value not in (None, "", [], False) or key == "k":
             payload[key] = value
-    return signing.dumps(payload, salt=_EMBED_NAMESPACE, compress=True)
+    # Not timestamped: the same embed gets the same URL on every render, so the
+    # endpoint's answers can be cached.
+    return signing.Signer(salt=_EMBED_NAMESPACE).sign_object(payload, compress=True)
 
 
 def read_player_token(token: str) -> tuple[dict, PlayerOptions]:
     """The embed a :func:`player_token` describes; raises ``signing.BadSignature``."""
-    payload = signing.loads(token, salt=_EMBED_NAMESPACE)
+    payload = signing.Signer(salt=_EMBED_NAMESPACE).unsign_object(token)
     if not isinstance(payload, dict):
         raise signing.BadSignature("not an embed")
     try:
@@ -224,11 +226,19 @@ def read_player_token(token: str) -> tuple[dict, PlayerOptions]:
 
 
 def _endpoint_urls() -> dict[str, str]:
-    """The state and player endpoint URLs, or {} where the site did not include them."""
+    """The state endpoint's URL, or {} where the site did not include the endpoints."""
     try:
         return {"state_url": reverse("wagtail_nanovod:state")}
     except NoReverseMatch:
         return {}
+
+
+def poll_seconds() -> int:
+    """``POLL_SECONDS`` as a whole number of seconds, at least one (check E007 names it)."""
+    try:
+        return max(1, int(nanovod_settings.POLL_SECONDS))
+    except (TypeError, ValueError):
+        return DEFAULTS["POLL_SECONDS"]
 
 
 def _live_config(shown: Playback, poster_url: str) -> dict:

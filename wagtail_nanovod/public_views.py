@@ -2,8 +2,9 @@
 
 Public, cheap and cacheable: every open tab of a page with a live stream asks. They
 serve what the snapshots say (the resolver's rules: stale is served and refreshed in
-the background), never wait on bintu, and tell nothing a visitor of the page could
-not already see.
+the background) and tell nothing a visitor of the page could not already see. The
+state endpoint never asks bintu; the player endpoint renders an embed the site
+rendered before, so its stream has a snapshot already.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
-from .conf import nanovod_settings
+from . import resolver
 from .exceptions import InvalidStreamId
 from .models import StreamSnapshot, VodStream, bring_up_to_date, resolve_bare_id
 from .parsing import normalize_stream_id
 from .playback import playback
-from .player import base_url_of, read_player_token, render_player
+from .player import base_url_of, poll_seconds, read_player_token, render_player
+from .tasks import schedule_refresh
 
 #: More ids than any page shows: a longer question is not from our script.
 MAX_STREAMS_PER_REQUEST = 50
@@ -56,9 +58,19 @@ def stream_states(request):
         states[snippet.stream_id_str] = snippet.playback()
     bare = [sid for sid in ids if sid not in states]
     if bare:
-        for row in StreamSnapshot.objects.filter(stream_id__in=bare):
-            states[str(row.stream_id)] = playback(resolve_bare_id(str(row.stream_id)))
-    interval = int(nanovod_settings.POLL_SECONDS)
+        # Streams shown by their id alone (the template tag): their snapshot rows, one
+        # query and one resolver pass for all.
+        known = {
+            str(row.stream_id): row.to_resolved()
+            for row in StreamSnapshot.objects.filter(stream_id__in=bare)
+        }
+        known = {sid: resolved for sid, resolved in known.items() if resolved is not None}
+        if known:
+            resolution = resolver.resolve_many(known, known=known)
+            states.update((sid, playback(resolution[sid])) for sid in known)
+            if resolution.to_refresh:
+                schedule_refresh(resolution.to_refresh)
+    interval = poll_seconds()
     response = JsonResponse(
         {
             "interval": interval,
@@ -104,7 +116,7 @@ def player_markup(request, token: str):
             raise Http404("No such player") from None
         html = render_player(None, options, resolved=resolve_bare_id(stream_id), base_url=base_url)
     response = HttpResponse(html)
-    patch_cache_control(response, public=True, max_age=max(1, nanovod_settings.POLL_SECONDS // 2))
+    patch_cache_control(response, public=True, max_age=max(1, poll_seconds() // 2))
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -44,7 +44,9 @@ def video_object(
         "description": description or title,
         "contentUrl": shown.url,
     }
-    thumbnail = _absolute(poster_url or shown.thumbnail_url, base_url)
+    # A poster of the site's own needs the site's address; without one, nanoStream's
+    # thumbnail (absolute already) rather than none: search engines require one.
+    thumbnail = _absolute(poster_url, base_url) or shown.thumbnail_url
     if thumbnail:
         data["thumbnailUrl"] = thumbnail
     uploaded = recording.created_at or created_at

@@ -2,13 +2,14 @@
 
 from django import template
 
-from ..player import PlayerOptions, render_player, stream_for_tag
+from ..player import PlayerOptions, base_url_of, render_player, stream_for_tag
 
 register = template.Library()
 
 
-@register.simple_tag
+@register.simple_tag(takes_context=True)
 def nanovod_player(
+    context,
     stream,
     *,
     caption="",
@@ -18,10 +19,12 @@ def nanovod_player(
     start_time=None,
     recording=None,
     poster=None,
+    click_to_load=None,
 ):
-    """The player, with the same options as the block.
+    """The player, with the same options as the block (captions: the snippet's own).
 
-    ``stream`` is a ``VodStream`` or a stream id string; ``poster`` a Wagtail image.
+    ``stream`` is a ``VodStream`` or a stream id string; ``poster`` a Wagtail image;
+    ``click_to_load`` True or False overrides ``CLICK_TO_LOAD``.
     """
     snippet, resolved = stream_for_tag(stream)
     options = PlayerOptions(
@@ -32,5 +35,6 @@ def nanovod_player(
         start_time=start_time,
         recording_index=recording,
         poster=poster,
+        click_to_load=None if click_to_load is None else bool(click_to_load),
     )
-    return render_player(snippet, options, resolved=resolved)
+    return render_player(snippet, options, resolved=resolved, base_url=base_url_of(context))

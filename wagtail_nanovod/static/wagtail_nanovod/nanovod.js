@@ -7,6 +7,7 @@
  *                             document.dispatchEvent(new Event("nanovod:consent"))
  *   window.nanovod.load(fig)  load one facade
  *   window.nanovod.poll()     ask the state endpoints now
+ *   window.nanovodConsent = true   set before this script has run: load facades at once
  * A swapped-in figure fires a bubbling "nanovod:statechange" with detail {streamId, state}.
  */
 (() => {
@@ -181,7 +182,7 @@
 
   function loadAll() {
     consented = true;
-    return Promise.all(figures().filter(isFacade).map(load));
+    return Promise.all(figures().filter(isFacade).map((fig) => load(fig)));
   }
 
   // Listeners go on at once, so that an early consent is not lost.
@@ -207,6 +208,8 @@
   });
 
   function init() {
+    // Consent given before this script ran (a consent manager that loads first).
+    if (window.nanovodConsent === true) consented = true;
     figures().forEach(startLive);
     resume();
     if (consented) loadAll(); // consent came while the page was loading
