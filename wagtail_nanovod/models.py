@@ -283,6 +283,15 @@ class VodStream(index.Indexed, models.Model):
         self.make_current()
         return playback(self.resolved, region=self.region, recording_index=recording_index)
 
+    def what_it_plays(self) -> tuple:
+        """What a page shows of this stream, to compare before and after a refresh.
+
+        The player's version (state, reason, URL played) and the recordings, from which
+        a block may have chosen one by its index.
+        """
+        shown = playback(self.resolved, region=self.region)
+        return (shown.version, tuple(recording.url for recording in shown.recordings))
+
     def render_key(self) -> tuple:
         """Everything of this row that the player's markup depends on, for memoising it.
 
@@ -451,13 +460,13 @@ def store_snapshots(sender, outcomes: dict[str, ResolvedStream], **kwargs) -> No
     is merged into what is stored, not into what some request had in memory.
     """
     rows = list(VodStream.objects.filter(stream_id__in=list(outcomes)))
-    played = {row.pk: purge.plays(row) for row in rows}
+    played = {row.pk: row.what_it_plays() for row in rows}
     for row in rows:
         row.apply(outcomes[row.stream_id_str])
     if rows:
         VodStream.objects.bulk_update(rows, VodStream.SNAPSHOT_FIELDS)
         # Pages in a front-end cache show what the stream played: purge them if that changed.
-        purge.purge_pages_showing(row for row in rows if purge.plays(row) != played[row.pk])
+        purge.purge_pages_showing(row for row in rows if row.what_it_plays() != played[row.pk])
     # Bare ids have a row once a page showed them; background refreshes update it.
     bare = list(StreamSnapshot.objects.filter(stream_id__in=list(outcomes)))
     for snapshot in bare:

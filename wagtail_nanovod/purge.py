@@ -11,33 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Model
 from wagtail.contrib.frontend_cache.utils import get_backends, purge_pages_from_cache
 from wagtail.models import Page, ReferenceIndex
 
 from .conf import nanovod_settings
-from .playback import playback
-
-if TYPE_CHECKING:
-    from .models import VodStream
 
 logger = logging.getLogger(__name__)
 
 
-def plays(stream: VodStream) -> tuple:
-    """What a page shows of ``stream``, to compare before and after a refresh.
-
-    The player's version (state, reason, URL played) and the recordings, from which
-    a block may have chosen one by its index.
-    """
-    shown = playback(stream.resolved, region=stream.region)
-    return (shown.version, tuple(recording.url for recording in shown.recordings))
-
-
-def pages_showing(streams: Iterable[VodStream]) -> list[Page]:
+def pages_showing(streams: Iterable[Model]) -> list[Page]:
     """The live pages that use these streams, as their specific classes (two queries)."""
     page_ids = (
         ReferenceIndex.get_references_to_in_bulk(list(streams))
@@ -49,7 +35,7 @@ def pages_showing(streams: Iterable[VodStream]) -> list[Page]:
     return list(Page.objects.live().filter(pk__in=list(page_ids)).specific())
 
 
-def purge_pages_showing(streams: Iterable[VodStream]) -> None:
+def purge_pages_showing(streams: Iterable[Model]) -> None:
     """Purge the live pages that use these streams from the front-end cache.
 
     Runs once the transaction commits, so the cache cannot fetch a page again before
@@ -61,7 +47,7 @@ def purge_pages_showing(streams: Iterable[VodStream]) -> None:
         transaction.on_commit(partial(_purge, streams))
 
 
-def _purge(streams: list[VodStream]) -> None:
+def _purge(streams: list[Model]) -> None:
     try:
         # No backend, no purge and no query. Wagtail's purge task asks the same, but on
         # the task backend, where a mistake in the setting can go unseen: here it is logged.
@@ -75,6 +61,6 @@ def _purge(streams: list[VodStream]) -> None:
         # lesser harm. Only the exception's type: a backend's message may hold its token.
         logger.warning(
             "Could not purge the pages showing stream(s) %s from the front-end cache: %s",
-            ", ".join(stream.stream_id_str for stream in streams),
+            ", ".join(str(getattr(stream, "stream_id", stream.pk)) for stream in streams),
             type(exc).__name__,
         )
