@@ -278,7 +278,7 @@ def test_the_demo_recordings_play_from_the_hosts_of_their_three_regions(visitor,
 def test_the_states_without_a_recording_show_their_messages(visitor):
     page = visitor
     page.goto("/states/")
-    expect(page.locator("figure.nanovod")).to_have_count(3)
+    expect(page.locator("figure.nanovod")).to_have_count(4)
     for state, message in [
         ("processing", "The recording of this stream is being processed."),
         ("unavailable", "This recording is not available at the moment."),
@@ -301,11 +301,13 @@ def test_the_live_stream_plays_in_the_h5live_player(visitor):
     page.on("request", lambda r: scripts.append(r.url) if "nanoplayer" in r.url else None)
     page.goto("/states/")
     live = page.locator("figure[data-nanovod-state=live]")
+    expect(live).to_have_count(2)  # the same stream twice
     # The example's offline stand-in for nanoStream's H5Live player, set up by our script
-    # with the stream's group id, in a container that got an id of its own.
-    expect(live.locator(".nanoplayer-stub__badge")).to_have_text("LIVE (simulated)")
-    assert live.locator(".nanovod__live").get_attribute("id")
-    assert len(scripts) == 1
+    # with the stream's group id, in containers that each got an id of their own.
+    expect(live.locator(".nanoplayer-stub__badge")).to_have_text(["LIVE (simulated)"] * 2)
+    ids = [c.get_attribute("id") for c in live.locator(".nanovod__live").all()]
+    assert all(ids) and len(set(ids)) == 2, ids
+    assert len(scripts) == 1  # nanoStream's script, once for both
 
 
 def test_the_live_event_moves_to_its_recording_in_place(visitor, site):

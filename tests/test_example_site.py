@@ -93,7 +93,8 @@ def test_the_states_page_shows_processing_live_and_unavailable(example_site):
     base_url, _log = example_site
     html = _get(base_url + "/states/")
 
-    assert [p["state"] for p in _players(html)] == ["processing", "live", "unavailable"]
+    states = [p["state"] for p in _players(html)]
+    assert states == ["processing", "live", "live", "unavailable"]
     assert "is being processed" in html
     assert "is live now" in html
     assert "not available" in html

@@ -73,6 +73,11 @@ def states_body(snippets):
         _vod(snippets[PROCESSING]),
         _text("<h2>Live now</h2>"),
         _vod(snippets[LIVE]),
+        _text(
+            "<h2>The same stream again</h2><p>Two live players on one page: nanoStream's "
+            "player script is still loaded only once.</p>"
+        ),
+        _vod(snippets[LIVE], caption="Second screen"),
         _text("<h2>A stream bintu does not know</h2>"),
         _vod(snippets[MISSING]),
     ]
