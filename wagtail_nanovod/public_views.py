@@ -3,8 +3,9 @@
 Public, cheap and cacheable: every open tab of a page with a live stream asks. They
 serve what the snapshots say (the resolver's rules: stale is served and refreshed in
 the background) and tell nothing a visitor of the page could not already see. The
-state endpoint never asks bintu; the player endpoint renders an embed the site
-rendered before, so its stream has a snapshot already.
+state endpoint never asks bintu. The player endpoint renders only embeds the site
+rendered before (signed tokens), so their streams normally have a snapshot; one never
+fetched gets the same bounded first attempt a page render would make.
 """
 
 from __future__ import annotations
