@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import caches
 
+from wagtail_nanovod.resolver import refresh_snippet
 from wagtail_nanovod.testing import FakeBintu
 
 # A made-up key: tests search pages, logs and errors for it to prove it never leaks.
@@ -34,6 +35,13 @@ def run_queued_refreshes() -> list[str]:
     return [result.args[0] for result in queued]
 
 
+def queued_refreshes() -> list[str]:
+    """The stream ids whose background refresh was queued so far (not run)."""
+    from django_tasks import task_backends
+
+    return [result.args[0] for result in task_backends["refresh"].results]
+
+
 @pytest.fixture(autouse=True)
 def _empty_task_queue():
     from django_tasks import task_backends
@@ -45,11 +53,11 @@ def _empty_task_queue():
 @pytest.fixture(autouse=True)
 def _empty_caches():
     """Every test starts with empty caches: nothing carries over between tests."""
-    from wagtail_nanovod import resolver
+    from wagtail_nanovod import locks
 
     for cache in caches.all():
         cache.clear()
-    resolver.forget_local_state()  # it mirrors what the cache held
+    locks.forget_local_state()  # it mirrors what the cache held
     yield
 
 
@@ -63,7 +71,7 @@ def make_snippet(bintu, db):
         for recording_region in regions:
             bintu.add_recording(stream_id, region=recording_region)
         snippet = VodStream.objects.create(stream_id=stream_id, title=title, region=region)
-        snippet.refresh_from_bintu()
+        refresh_snippet(snippet)
         return snippet
 
     return make

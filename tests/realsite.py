@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests import settings as test_settings
+from wagtail_nanovod.resolver import refresh_snippet
 
 
 def _database(url: str) -> dict:
@@ -119,7 +120,7 @@ def seed(pages: dict[str, list[str]], synced=(), stale=()) -> None:
         page = home.add_child(instance=EventPage(title=slug.title(), slug=slug, body=body))
         page.save_revision().publish()
     for snippet in VodStream.objects.filter(stream_id__in=synced):
-        snippet.refresh_from_bintu()  # the snapshot reaches the row by the resolver's signal
+        refresh_snippet(snippet)  # the snapshot reaches the row by the resolver's signal
     past = datetime.now(UTC) - timedelta(minutes=1)
     VodStream.objects.filter(stream_id__in=stale).update(fresh_until=past)
     caches["default"].clear()

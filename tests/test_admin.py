@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from wagtail_nanovod.models import VodStream
-from wagtail_nanovod.playback import PROCESSING, READY, UNAVAILABLE, UNVERIFIED
+from wagtail_nanovod.snapshot import PROCESSING, READY, UNAVAILABLE, UNVERIFIED
 from wagtail_nanovod.testing import Fault
 
 from .conftest import TEST_KEY
@@ -199,7 +199,7 @@ def test_a_new_stream_id_drops_the_old_streams_snapshot_even_when_bintu_fails(
     editor.post(url("edit", snippet.pk), create_data(other), follow=True)
     snippet.refresh_from_db()
     assert snippet.stream_id_str == other
-    assert snippet.snapshot is None
+    assert snippet.snapshot.stream is None
     assert snippet.recording_count == 0
     assert snippet.status != READY
 
@@ -283,7 +283,7 @@ def test_the_listing_filters_by_state_and_region(editor, bintu, make_snippet):
 
 def test_the_edit_view_shows_recordings_preview_and_ingest_urls(editor, bintu, make_snippet):
     snippet = make_snippet(title="Keynote", regions=("eu", "us"))
-    streamname = snippet.to_resolved().stream.streamname
+    streamname = snippet.snapshot.stream.streamname
     response = editor.get(url("edit", snippet.pk))
     assert response.status_code == 200
     page = text(response)

@@ -21,10 +21,14 @@ def immediate_backend(settings, bintu):
     }
 
 
-def _join_refresh_threads():
-    for thread in threading.enumerate():
-        if thread.name.startswith("nanovod-refresh-"):
-            thread.join(timeout=10)
+def _eventually(condition, seconds=10.0):
+    """Whether ``condition()`` comes true within ``seconds`` (background work is async)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -45,8 +49,8 @@ def test_with_the_immediate_backend_a_page_never_waits_on_a_stale_refresh(
     assert elapsed < 2
     bintu.release()
     bintu.clear_faults()
-    _join_refresh_threads()
     # Released, the hung call broke off and the retry got through: still ready.
+    assert _eventually(lambda: VodStream.objects.get().synced_at > snippet.synced_at)
     assert VodStream.objects.get().status == "ready"
 
 
@@ -61,6 +65,33 @@ def test_the_immediate_backend_refresh_reaches_the_database(
     VodStream.objects.update(fresh_until=None)
     caches["default"].clear()
     assert 'data-nanovod-state="live"' in client.get(page.url).content.decode()
-    _join_refresh_threads()
-    assert VodStream.objects.get().status == "ready"
+    assert _eventually(lambda: VodStream.objects.get().status == "ready")
     assert 'data-nanovod-region="au"' in client.get(page.url).content.decode()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_page_of_fifty_stale_streams_starts_a_bounded_number_of_threads(
+    client, bintu, make_snippet, make_event_page, immediate_backend
+):
+    from wagtail_nanovod.tasks import BACKGROUND_THREADS
+
+    snippets = [make_snippet(title=f"Talk {n}") for n in range(50)]
+    page = make_event_page(snippets)
+    VodStream.objects.update(fresh_until=None)
+    caches["default"].clear()
+    bintu.reset_requests()
+    before = {thread.ident for thread in _our_threads()}
+    bintu.inject(Fault.latency(0.05))  # slow enough that the refreshes overlap the render
+    html = client.get(page.url).content.decode()
+    assert html.count('data-nanovod-state="ready"') == 50
+    started = [t for t in _our_threads() if t.ident not in before]
+    assert len(started) <= BACKGROUND_THREADS
+    # Every stale stream is refreshed once, by those few threads.
+    assert _eventually(lambda: bintu.calls() == 50)
+    assert {bintu.calls(s.stream_id_str) for s in snippets} == {1}
+    assert len([t for t in _our_threads() if t.ident not in before]) <= BACKGROUND_THREADS
+
+
+def _our_threads():
+    """The threads this package started (the fake's server threads are not ours)."""
+    return [thread for thread in threading.enumerate() if thread.name.startswith("nanovod")]

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import TEST_KEY, run_queued_refreshes
 from wagtail_nanovod.player import player_token, read_player_token
+from wagtail_nanovod.resolver import refresh_snippet
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +137,7 @@ def test_the_h5live_player_gets_the_group_id_and_never_the_key(
     from wagtail_nanovod.models import VodStream
 
     snippet = VodStream.objects.create(stream_id=sid, title="Live")
-    snippet.refresh_from_bintu()
+    refresh_snippet(snippet)
     response = client.get(make_event_page([snippet, snippet]).url)  # twice on a page
     html = response.content.decode()
     assert TEST_KEY not in html
@@ -234,10 +235,10 @@ def test_an_embed_keeps_its_player_url_from_render_to_render(bintu, make_snippet
 
 
 def test_a_stream_shown_by_its_id_alone_is_polled_too(client, bintu):
-    from wagtail_nanovod.models import resolve_bare_id
+    from wagtail_nanovod.resolver import resolve_bare_ids
 
     sid = bintu.add_stream(state="live")
-    resolve_bare_id(sid)  # a page showed it through the template tag
+    resolve_bare_ids([sid])  # a page showed it through the template tag
     bintu.reset_requests()
     assert polled_state(client, sid)["state"] == "live"
     assert bintu.calls() == 0

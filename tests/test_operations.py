@@ -16,9 +16,10 @@ from django.test import Client
 from django.urls import reverse
 from django_tasks.backends.base import BaseTaskBackend
 
-from wagtail_nanovod import resolver
+from wagtail_nanovod import locks
 from wagtail_nanovod.models import VodStream
-from wagtail_nanovod.playback import LIVE, READY
+from wagtail_nanovod.resolver import refresh_snippet
+from wagtail_nanovod.snapshot import LIVE, READY
 from wagtail_nanovod.testing import Fault
 
 from .conftest import TEST_KEY
@@ -277,8 +278,8 @@ def test_sync_with_nothing_to_do_says_so(bintu):
 
 def test_sync_asks_bintu_even_with_the_circuit_open(bintu, make_snippet):
     snippet = make_snippet()
-    caches["default"].set(resolver.CIRCUIT_KEY, time.time() + 60)
-    assert resolver.circuit_is_open()
+    caches["default"].set(locks.CIRCUIT_KEY, time.time() + 60)
+    assert locks.circuit_is_open()
     bintu.reset_requests()
     run("nanovod_sync")
     assert bintu.calls(snippet.stream_id_str) == 1
@@ -363,14 +364,16 @@ def broken(bintu, make_snippet, make_event_page):
     """A failing, a gone, a processing and a ready stream, all on one page."""
     failing = make_snippet(title="Failing")
     bintu.inject(Fault.status(503), stream_id=failing.stream_id_str)
-    failing.refresh_from_bintu()
+    refresh_snippet(failing)
     gone = make_snippet(title="Gone")
     bintu.remove_stream(gone.stream_id_str)
-    gone.refresh_from_bintu()
+    refresh_snippet(gone)
     processing = make_snippet(title="Processing", regions=())
+    not_recorded = make_snippet(title="Not recorded", regions=(), records=False)
     ready = make_snippet(title="Fine")
-    page = make_event_page([failing, gone, processing, ready])
-    return {"failing": failing, "gone": gone, "processing": processing, "ready": ready}, page
+    page = make_event_page([failing, gone, processing, not_recorded, ready])
+    streams = {"failing": failing, "gone": gone, "processing": processing, "ready": ready}
+    return {**streams, "not_recorded": not_recorded}, page
 
 
 def edit_url(snippet):
@@ -383,14 +386,16 @@ def test_the_report_lists_broken_streams_with_their_problem_and_pages(broken, dj
     assert response.status_code == 200
     content, page_text = response.content.decode(), text(response)
     rows = {row.instance.title: row for row in response.context["table"].rows}
-    assert sorted(rows) == ["Failing", "Gone", "Processing"]
-    for name in ("failing", "gone", "processing"):
+    # A recording on its way is not broken; a stream that ended unrecorded is.
+    assert sorted(rows) == ["Failing", "Gone", "Not recorded"]
+    for name in ("failing", "gone", "not_recorded"):
         assert f'href="{edit_url(streams[name])}"' in content
         assert streams[name].stream_id_str in content
-    assert edit_url(streams["ready"]) not in content
+    for name in ("ready", "processing"):
+        assert edit_url(streams[name]) not in content
     assert "The last check failed: nanoStream had a server error" in page_text
     assert "nanoStream does not know this stream ID" in page_text
-    assert "The recording is still being processed" in page_text
+    assert "The stream ended without a recording" in page_text
     page_edit = reverse("wagtailadmin_pages:edit", args=[page.pk])
     assert content.count(f'<a href="{page_edit}">Event</a>') == 3
     assert TEST_KEY not in content

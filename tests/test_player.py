@@ -11,6 +11,7 @@ from wagtail.images import get_image_model
 from wagtail.images.tests.utils import get_test_image_file
 
 from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.resolver import refresh_snippet
 from wagtail_nanovod.testing import Fault
 
 from .conftest import TEST_KEY, run_queued_refreshes
@@ -115,7 +116,7 @@ def test_a_stream_bintu_does_not_know_is_unavailable(client, bintu, make_event_p
     snippet = VodStream.objects.create(
         stream_id="00000000-0000-4000-8000-0000000000aa", title="Gone"
     )
-    snippet.refresh_from_bintu()
+    refresh_snippet(snippet)
     ((attrs, inner),) = figures(render(client, make_event_page([snippet])))
     assert attrs["data-nanovod-state"] == "unavailable"
     assert "not available" in inner
@@ -138,10 +139,11 @@ def test_a_hostile_payload_renders_as_unavailable_or_plain_text(client, bintu, m
     ]
     bintu.set_payload(stream_id, payload)
     snippet = VodStream.objects.create(stream_id=stream_id, title="<script>alert('t')</script>")
-    snippet.refresh_from_bintu()
+    refresh_snippet(snippet)
     html = render(client, make_event_page([snippet]))
     ((attrs, _inner),) = figures(html)
-    assert attrs["data-nanovod-state"] == "processing"
+    # Recordings listed, none that may be played: unavailable, not "processing".
+    assert attrs["data-nanovod-state"] == "unavailable"
     assert "javascript:" not in html
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#x27;t&#x27;)&lt;/script&gt;" in html
@@ -324,13 +326,15 @@ def test_a_bare_stream_id_keeps_its_own_snapshot_through_a_cache_flush(bintu):
     # The cache is gone and bintu is down: the row still knows the recording.
     caches["default"].clear()
     bintu.inject(Fault.status(503))
-    StreamSnapshot.objects.update(data={**StreamSnapshot.objects.get().data, "fresh_until": 0})
+    StreamSnapshot.objects.update(fresh_until=None)
+    written = StreamSnapshot.objects.get().updated_at
     again = template.render(Context({"stream_id": stream_id}))
     assert 'data-nanovod-region="us"' in again
     run_queued_refreshes()
-    stored = StreamSnapshot.objects.get().to_resolved()
-    assert stored.stream.latest_recording is not None
-    assert stored.error == "server_error"
+    row = StreamSnapshot.objects.get()
+    assert row.snapshot.stream.latest_recording is not None
+    assert row.snapshot.error == "server_error"
+    assert row.updated_at > written  # the refresh wrote it, and says when
 
 
 def test_a_remembered_player_follows_every_change_of_its_stream_and_the_settings(
@@ -344,14 +348,24 @@ def test_a_remembered_player_follows_every_change_of_its_stream_and_the_settings
     assert 'aria-label="After"' in html
     assert re.search(rf'<source src="{re.escape(bintu.region_urls["us"])}/', html)
     assert len(re.findall("<source ", html)) == 3
-    # Other region hosts: the recording's host is no longer a region's, so there are
-    # no failover sources, though nothing on the row changed.
+    # Two regions left: one failover source fewer, though nothing on the row changed.
+    settings.WAGTAIL_NANOVOD = {
+        **settings.WAGTAIL_NANOVOD,
+        "REGIONS": {region: bintu.region_urls[region] for region in ("eu", "us")},
+    }
+    assert len(re.findall("<source ", render(client, page))) == 2
+    # A rule narrowed so that the stored URL may no longer be played: not played, at
+    # once, whatever the snapshot stored before (no refresh in between).
+    bintu.reset_requests()
     settings.WAGTAIL_NANOVOD = {
         **settings.WAGTAIL_NANOVOD,
         "REGIONS": {"eu": "https://eu.example", "us": "https://us.example"},
-        "PLAYBACK_HOSTS": ["127.0.0.1"],
+        "PLAYBACK_HOSTS": ["*.example"],
     }
-    assert len(re.findall("<source ", render(client, page))) == 1
+    html = render(client, page)
+    assert "<source " not in html and bintu.region_urls["us"] not in html
+    assert 'data-nanovod-state="unavailable"' in html
+    assert bintu.calls() == 0
 
 
 def test_a_warm_streamfield_costs_one_query_and_no_cache_trip_for_its_blocks(

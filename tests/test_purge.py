@@ -16,6 +16,7 @@ from wagtail.models import Page
 from tests.conftest import TEST_KEY, run_queued_refreshes
 from tests.testapp.models import EventPage
 from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.resolver import refresh_snippet
 from wagtail_nanovod.tasks import schedule_refresh
 from wagtail_nanovod.testing import Fault
 
@@ -85,7 +86,7 @@ def event(bintu, make_snippet, make_event_page):
 def refresh(snippet, capture):
     """Refresh from bintu and commit, as a request or a worker would."""
     with capture(execute=True):
-        snippet.refresh_from_bintu()
+        refresh_snippet(snippet)
 
 
 def test_live_processing_ready_purges_the_live_pages_using_the_stream(
@@ -183,7 +184,7 @@ def test_the_purge_waits_for_the_commit(
     frontend_cache.purged.clear()
     bintu.set_state(event.stream_id_str, "ended")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        event.refresh_from_bintu()
+        refresh_snippet(event)
     assert frontend_cache.purged == []  # a cache asking now would get the old page
     for callback in callbacks:
         callback()

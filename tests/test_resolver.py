@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.cache import caches
 
-from wagtail_nanovod import resolver
+from wagtail_nanovod import fetching, locks, resolver
 from wagtail_nanovod.exceptions import InvalidStreamId
-from wagtail_nanovod.tasks import refresh_stream
+from wagtail_nanovod.snapshot import DATA_VERSION
 from wagtail_nanovod.testing import Fault
 
-from .conftest import TEST_KEY
+from .conftest import TEST_KEY, queued_refreshes, run_queued_refreshes
 from .counting_cache import CountingCache
 
 # Every fetch is announced to the snippets' snapshot keeper, which reads the database.
@@ -34,7 +34,7 @@ def counting_cache(settings, bintu):
 def _expire(stream_id):
     """Make the cached entry of a stream stale, as time passing would."""
     cache = caches["default"]
-    key = resolver.cache_key(stream_id)
+    key = fetching.cache_key(stream_id)
     entry = cache.get(key)
     entry["fresh_until"] = 0
     cache.set(key, entry)
@@ -56,7 +56,7 @@ def test_a_fresh_stream_is_served_from_the_cache_without_asking_bintu(bintu):
     resolver.resolve(stream_id)
     resolution = resolver.resolve_many([stream_id, stream_id.upper()])
     assert list(resolution) == [stream_id]
-    assert resolution.to_refresh == ()
+    assert queued_refreshes() == []
     assert bintu.calls(stream_id) == 1
 
 
@@ -95,7 +95,7 @@ def test_a_hanging_bintu_costs_a_cold_page_one_timeout_then_it_renders_unverifie
     assert all(resolution[sid].stream is None for sid in ids)
 
 
-def test_a_stale_stream_is_served_now_and_listed_for_a_background_refresh(bintu):
+def test_a_stale_stream_is_served_now_and_queued_for_a_background_refresh(bintu):
     stream_id = bintu.add_stream(state="live")
     resolver.resolve(stream_id)
     bintu.set_state(stream_id, "ended")
@@ -103,10 +103,12 @@ def test_a_stale_stream_is_served_now_and_listed_for_a_background_refresh(bintu)
     _expire(stream_id)
     resolution = resolver.resolve_many([stream_id])
     assert resolution[stream_id].stream.state == "live"
-    assert resolution.to_refresh == (stream_id,)
+    assert queued_refreshes() == [stream_id]
     assert bintu.calls(stream_id) == 1
-    resolver.claim([stream_id])
-    refresh_stream.call(stream_id)
+    # Queued once: the next views find it queued.
+    resolver.resolve_many([stream_id])
+    assert queued_refreshes() == [stream_id]
+    assert run_queued_refreshes() == [stream_id]
     resolved = resolver.resolve(stream_id)
     assert (resolved.stream.state, resolved.stream.latest_recording.url) == ("ended", url)
     assert bintu.calls(stream_id) == 2
@@ -157,7 +159,7 @@ def test_a_failed_refresh_never_overwrites_the_good_answer(bintu, settings, capl
     assert TEST_KEY not in caplog.text
     # The good answer is still what the next render reads, and bintu is left alone.
     assert resolver.resolve(stream_id).stream.latest_recording.url == url
-    assert resolver.resolve_many([stream_id]).to_refresh == ()
+    assert queued_refreshes() == []
 
 
 def test_failures_back_off_doubling(bintu, settings):
@@ -200,15 +202,16 @@ def test_repeated_failures_open_a_circuit_that_no_request_waits_on(bintu, settin
     }
     bintu.inject(Fault.status(503))
     resolver.resolve_many([bintu.add_stream() for _ in range(3)])
-    assert resolver.circuit_is_open()
+    assert locks.circuit_is_open()
     bintu.reset_requests()
     known = bintu.add_stream()
     resolution = resolver.resolve_many([bintu.add_stream(), known])
     assert bintu.calls() == 0
-    assert resolution.to_refresh == ()
+    assert queued_refreshes() == []
     assert {entry.stream for entry in resolution.values()} == {None}
     # The background task, too, leaves bintu alone while the circuit is open.
-    resolver.claim([known])
+    from wagtail_nanovod.tasks import refresh_stream
+
     refresh_stream.call(known)
     assert bintu.calls() == 0
     assert "circuit" in caplog.text
@@ -222,7 +225,7 @@ def test_a_success_closes_the_count_of_failures(bintu, settings):
     resolver.refresh(failing)
     resolver.resolve(bintu.add_stream())
     resolver.refresh(failing)
-    assert not resolver.circuit_is_open()
+    assert not locks.circuit_is_open()
 
 
 def test_concurrent_cold_resolves_make_one_call_per_stream(bintu, settings):
@@ -274,12 +277,12 @@ def test_the_cache_holds_no_key(bintu):
     stream_id = bintu.add_stream()
     bintu.add_recording(stream_id)
     resolver.resolve(stream_id)
-    assert TEST_KEY not in repr(caches["default"].get(resolver.cache_key(stream_id)))
+    assert TEST_KEY not in repr(caches["default"].get(fetching.cache_key(stream_id)))
 
 
 def test_an_unreadable_cache_entry_is_fetched_again(bintu):
     stream_id = bintu.add_stream()
-    caches["default"].set(resolver.cache_key(stream_id), {"v": resolver.CACHE_VERSION, "junk": 1})
+    caches["default"].set(fetching.cache_key(stream_id), {"v": DATA_VERSION, "junk": 1})
     assert resolver.resolve(stream_id).stream.id == stream_id
     assert bintu.calls(stream_id) == 1
 
@@ -302,44 +305,46 @@ def test_a_failure_cached_after_a_flush_never_hides_the_callers_good_answer(bint
 def test_a_stale_page_whose_refresh_is_queued_reads_the_cache_once_per_process(
     bintu, counting_cache
 ):
-    from wagtail_nanovod.tasks import schedule_refresh
-
     ids = [bintu.add_stream() for _ in range(10)]
     resolved = resolver.resolve_many(ids)
     stale = {sid: replace(entry, fresh_until=0.0) for sid, entry in resolved.items()}
     caches["nanovod"].clear()  # only the page's own (database) snapshots are left
-    first = resolver.resolve_many(ids, known=stale)
-    assert sorted(first.to_refresh) == sorted(ids)
-    assert schedule_refresh(first.to_refresh) == list(first.to_refresh)
-    # The process that queued the refreshes knows their locks: no cache read at all.
+    resolver.resolve_many(ids, known=stale)
+    assert sorted(queued_refreshes()) == sorted(ids)
+    # The process that queued the refreshes knows their markers: no cache read at all.
     counting_cache.round_trips = 0
     again = resolver.resolve_many(ids, known=stale)
-    assert again.to_refresh == ()
     assert [entry.stream.id for entry in again.values()] == ids
     assert counting_cache.round_trips == 0
-    # Another process learns of the locks in one read, then needs none.
-    resolver.forget_local_state()
-    assert resolver.resolve_many(ids, known=stale).to_refresh == ()
+    # Another process learns of the markers in one read, then needs none.
+    locks.forget_local_state()
+    resolver.resolve_many(ids, known=stale)
     assert counting_cache.round_trips == 1
-    assert resolver.resolve_many(ids, known=stale).to_refresh == ()
+    resolver.resolve_many(ids, known=stale)
     assert counting_cache.round_trips == 1
-    # Once a refresh has run and let go of its lock, the stream is claimed again.
-    resolver.release(ids[:1])
-    assert resolver.resolve_many(ids, known=stale).to_refresh == tuple(ids[:1])
+    assert sorted(queued_refreshes()) == sorted(ids)
+    # Once a refresh has run and let go of its marker, the stream is queued again.
+    run_queued_refreshes()
+    caches["nanovod"].clear()  # their answers too, so the page's snapshots are stale again
+    locks.forget_local_state()
+    resolver.resolve_many(ids[:1], known=stale)
+    assert queued_refreshes() == ids[:1]
 
 
 def test_a_refresh_that_ended_in_another_process_is_not_waited_for(bintu):
-    from wagtail_nanovod.tasks import schedule_refresh
-
     sid = bintu.add_stream(state="live")
     stale = replace(resolver.resolve(sid), fresh_until=0.0)
     caches["default"].clear()  # only the page's own (database) snapshot is left
-    assert schedule_refresh(resolver.resolve_many([sid], known={sid: stale}).to_refresh)
-    # A worker elsewhere refreshes the stream and lets go of the lock; this process,
-    # which took the lock, is not told.
+    resolver.resolve_many([sid], known={sid: stale})
+    assert queued_refreshes() == [sid]
+    # A worker elsewhere refreshes the stream and lets go of the marker; this process,
+    # which took the marker, is not told.
+    from django_tasks import task_backends
+
+    task_backends["refresh"].clear()
     refreshed = resolver.refresh(sid)
-    caches["default"].delete(resolver.lock_key(sid))
-    caches["default"].delete(resolver.cache_key(sid))
-    # Its answer goes stale in turn (a live stream is checked often): asked again.
-    again = resolver.resolve_many([sid], known={sid: replace(refreshed, fresh_until=0.0)})
-    assert again.to_refresh == (sid,)
+    caches["default"].delete(locks.queued_key(sid))
+    caches["default"].delete(fetching.cache_key(sid))
+    # Its answer goes stale in turn (a live stream is checked often): queued again.
+    resolver.resolve_many([sid], known={sid: replace(refreshed, fresh_until=0.0)})
+    assert queued_refreshes() == [sid]

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from wagtail_nanovod.resolver import refresh_snippet
 from wagtail_nanovod.structured_data import iso_duration
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def test_a_ready_recording_describes_itself_to_search_engines(
     snippet = VodStream.objects.create(
         stream_id=sid, title="Keynote", description="The opening keynote, recorded."
     )
-    snippet.refresh_from_bintu()
+    refresh_snippet(snippet)
     html = client.get(make_event_page([snippet]).url).content.decode()
     (data,) = json_ld(html)
     assert data == {

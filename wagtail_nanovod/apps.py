@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WagtailNanovodConfig(AppConfig):
-    """Registers the system checks and the snapshot keeper; nothing here talks to bintu."""
+    """Registers the system checks; nothing here talks to bintu."""
 
     name = "wagtail_nanovod"
     label = "wagtail_nanovod"
@@ -12,7 +12,3 @@ class WagtailNanovodConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
-        from .models import store_snapshots
-        from .resolver import stream_resolved
-
-        stream_resolved.connect(store_snapshots, dispatch_uid="wagtail_nanovod.store_snapshots")

@@ -9,7 +9,7 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
 from .captions import CaptionBlock, tracks_of
-from .models import RenderBatch, VodStream
+from .models import VodStream
 from .player import (
     POSTER_FILTER,
     TEMPLATE,
@@ -18,6 +18,7 @@ from .player import (
     player_context,
     render_block_player,
 )
+from .resolver import RenderBatch
 
 
 class VodStreamChooserBlock(SnippetChooserBlock):

@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     # The same for a stream about to change (live, upcoming, or its recording still
     # processing): its recording should show up within a minute of appearing.
     "ACTIVE_FRESH_SECONDS": 30,
+    # Seconds an ended stream with no recording listed is shown as "processing",
+    # counted from when we first saw it so. nanoStream's docs say a recording's file
+    # may answer 404 for a minute or two after a stream ends and that a long broadcast
+    # takes longer, and announce nothing when it is done; an hour covers a day-long
+    # broadcast with room to spare. After it: unavailable, "not recorded".
+    "PROCESSING_GRACE_SECONDS": 3600,
     # Seconds a resolved stream stays in the cache to be served when bintu cannot
     # answer (the database snapshot of a snippet outlives it anyway).
     "STALE_SECONDS": 7 * 24 * 3600,
@@ -125,8 +131,8 @@ class NanovodSettings:
         if name not in DEFAULTS:
             raise AttributeError(name)
         value = self.user_settings().get(name, DEFAULTS[name])
-        if name == "API_KEY" and not value:
-            value = os.environ.get(API_KEY_ENVIRON, "")
+        if name == "API_KEY":
+            value = Secret(value or os.environ.get(API_KEY_ENVIRON, "") or "")
         return value
 
     def __repr__(self) -> str:
@@ -135,6 +141,27 @@ class NanovodSettings:
 
 
 nanovod_settings = NanovodSettings()
+
+
+class Secret(str):
+    """The API key: a string that sends as itself but never shows itself.
+
+    Its ``repr``, ``str`` and formatting are masked, so an error tracker that records
+    the local variables of every frame (Sentry and the like), a log line or a message
+    built from it shows ``********``. HTTP libraries encode the characters themselves.
+    """
+
+    __slots__ = ()
+    MASK = "********"
+
+    def __repr__(self) -> str:
+        return repr(self.MASK) if self else "''"
+
+    def __str__(self) -> str:
+        return self.MASK if self else ""
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def _on_setting_changed(setting: str, **kwargs) -> None:

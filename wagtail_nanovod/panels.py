@@ -7,10 +7,10 @@ from django.urls import reverse
 from wagtail.admin.panels import Panel
 
 from .models import region_choices
-from .playback import stream_state
 from .player import PlayerOptions, render_player
 from .reasons import describe_reason
 from .regions import region_of
+from .snapshot import state_of
 
 
 class StreamStatusPanel(Panel):
@@ -28,11 +28,11 @@ class StreamStatusPanel(Panel):
             stream = self.instance
             if stream is None or stream.pk is None:
                 return context
-            resolved = stream.to_resolved()
-            state, reason = stream_state(resolved)
+            snapshot = stream.snapshot
+            state, reason = state_of(snapshot)
             region_names = dict(region_choices())
             recordings = []
-            for recording in resolved.stream.recordings if resolved.stream else ():
+            for recording in snapshot.stream.recordings if snapshot.stream else ():
                 code = region_of(recording.url) or ""
                 recordings.append({"recording": recording, "region": region_names.get(code, code)})
             context.update(
@@ -44,7 +44,7 @@ class StreamStatusPanel(Panel):
                 last_error=describe_reason(stream.last_error) if stream.last_error else "",
                 recordings=recordings,
                 player=render_player(stream, PlayerOptions()),
-                ingest=resolved.stream.ingest_urls() if resolved.stream else None,
+                ingest=snapshot.stream.ingest_urls() if snapshot.stream else None,
                 refresh_url=reverse(
                     type(stream).snippet_viewset.get_url_name("refresh"), args=[quote(stream.pk)]
                 ),

@@ -1,10 +1,13 @@
 """bintu JSON to typed values: a stream, its recordings, its thumbnails, its live playout.
 
-bintu's reference is not public, so every field is optional here: a missing array
-is empty, an unknown field is ignored, and an item of the wrong shape is skipped
-with a log line. A recording or thumbnail whose URL may not be played
-(:func:`wagtail_nanovod.regions.is_playable`) is dropped here, before it can reach
-a template.
+bintu's reference is not public, so every field is optional here: a field that is
+absent or null is empty, an unknown field is ignored. A documented field that is
+present with the wrong JSON type is a :class:`~wagtail_nanovod.exceptions.BadResponse`:
+an answer we cannot read must not pass for a stream without recordings.
+
+URLs are kept as bintu sent them; which of them may be played is decided when a
+player is built (:func:`wagtail_nanovod.snapshot.playable_recordings`), from the
+settings in force then.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .conf import nanovod_settings
-from .exceptions import InvalidStreamId
-from .regions import is_playable
+from .exceptions import BadResponse, InvalidStreamId
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +65,8 @@ class Recording:
 
 @dataclass(frozen=True, slots=True)
 class LivePlayout:
-    """What the H5Live player needs to play the stream while it is live."""
+    """What bintu says of the stream's H5Live playout."""
 
-    group_id: str
     rtmp_url: str = ""
     streamname: str = ""
 
@@ -93,7 +94,14 @@ class Stream:
     thumbnails: tuple[str, ...] = ()
     recordings: tuple[Recording, ...] = ()
     live: LivePlayout | None = None
+    #: Whether its live processing records it; None: bintu did not say.
+    records: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def live_group_id(self) -> str:
+        """The id the H5Live player plays this stream by: its adaptive-bitrate group."""
+        return self.streamgroup or self.id
 
     @property
     def latest_recording(self) -> Recording | None:
@@ -136,52 +144,69 @@ class Stream:
                 Recording(**{**item, "created_at": _parse_time(item.get("created_at"))})
                 for item in data.get("recordings", ())
             ),
-            live=LivePlayout(**live) if live else None,
+            live=LivePlayout(live.get("rtmp_url", ""), live.get("streamname", ""))
+            if live
+            else None,
+            records=data.get("records"),
         )
 
 
 def parse_stream(payload: object, *, expected_id: str | None = None) -> Stream:
-    """A :class:`Stream` from a Stream Info answer.
+    """A :class:`Stream` from a Stream Info answer, or :class:`BadResponse`.
 
-    Raises ``ValueError`` only when the payload cannot describe a stream at all (not
-    an object, or no usable id); everything below that is tolerated.
+    "bintu did not say" (a field absent or null) is tolerated: the field is empty.
+    "bintu said something unreadable" (a documented field of the wrong JSON type, an
+    answer about another stream) is a :class:`BadResponse`, a failure like a 5xx: it
+    must never pass for "this stream has no recordings".
     """
     if not isinstance(payload, dict):
-        raise ValueError(f"a stream is a JSON object, not {type(payload).__name__}")
+        raise _bad(expected_id, "the answer", payload, "an object")
+    raw_id = _typed(payload, "id", str, expected_id)
     try:
-        stream_id = normalize_stream_id(payload.get("id", expected_id))
+        stream_id = normalize_stream_id(raw_id if raw_id is not None else expected_id)
     except InvalidStreamId:
-        raise ValueError("the stream has no valid id") from None
+        raise BadResponse("bintu's answer has no valid stream id", stream_id=expected_id) from None
     if expected_id is not None and stream_id != expected_id:
-        raise ValueError(f"asked for stream {expected_id}, bintu answered with {stream_id}")
-
-    ingest_rtmp = _dict(_dict(payload.get("ingest")).get("rtmp"))
-    playout = _dict(payload.get("playout"))
-    streamname = _text(ingest_rtmp.get("streamname"))
+        raise BadResponse(
+            f"asked for stream {expected_id}, bintu answered with {stream_id}",
+            stream_id=expected_id,
+        )
+    about = stream_id
+    ingest = _typed(payload, "ingest", dict, about) or {}
+    ingest_rtmp = _typed(ingest, "rtmp", dict, about, "ingest.") or {}
+    playout = _typed(payload, "playout", dict, about) or {}
+    streamname = _text(_typed(ingest_rtmp, "streamname", str, about, "ingest.rtmp."))
+    h5live = _typed(playout, "h5live", list, about, "playout.") or []
+    created = payload.get("created_at")
+    created_key = "created_at" if created is not None else "createdAt"
     return Stream(
         id=stream_id,
-        state=_text(payload.get("state")).lower(),
-        type=_text(payload.get("type")),
-        created_at=_parse_time(payload.get("created_at", payload.get("createdAt"))),
-        tags=_tags(payload.get("tags"), stream_id),
+        state=_text(_typed(payload, "state", str, about)).lower(),
+        type=_text(_typed(payload, "type", str, about)),
+        created_at=_parse_time(_typed(payload, created_key, str, about)),
+        tags=_tags(_typed(payload, "tags", list, about) or [], about),
         streamname=streamname,
-        streamgroup=_text(payload.get("streamgroup")),
-        ingest_url=_text(ingest_rtmp.get("url")),
-        thumbnails=_thumbnails(playout.get("thumbnails"), stream_id),
-        recordings=_recordings(playout.get("web"), stream_id),
-        live=_live(playout.get("h5live"), payload, streamname),
+        streamgroup=_text(_typed(payload, "streamgroup", str, about)),
+        ingest_url=_text(_typed(ingest_rtmp, "url", str, about, "ingest.rtmp.")),
+        thumbnails=_thumbnails(
+            _typed(playout, "thumbnails", list, about, "playout.") or [], about
+        ),
+        recordings=_recordings(_typed(playout, "web", list, about, "playout.") or [], about),
+        live=_live(h5live, about, streamname),
+        records=_records(h5live, about),
     )
 
 
 def parse_stream_list(payload: object) -> list[Stream]:
-    """The streams of a ``GET /stream`` answer; unusable items are skipped with a log line."""
+    """The streams of a ``GET /stream`` answer; unreadable items are skipped with a log line
+    (the list is for choosing streams: one odd item must not hide the others)."""
     if not isinstance(payload, list):
-        raise ValueError(f"a stream list is a JSON array, not {type(payload).__name__}")
+        raise _bad(None, "the stream list", payload, "an array")
     streams = []
     for position, item in enumerate(payload):
         try:
             streams.append(parse_stream(item))
-        except ValueError as exc:
+        except BadResponse as exc:
             logger.warning("Skipping item %s of the stream list: %s", position, exc)
     return streams
 
@@ -197,26 +222,32 @@ def ingest_urls(streamname: str, ingest_url: str = "") -> IngestUrls | None:
     return IngestUrls(live=f"{server}/live/{streamname}", recording=f"{server}/rec/{streamname}")
 
 
-def _recordings(items: object, stream_id: str) -> tuple[Recording, ...]:
+def _recordings(items: list, stream_id: str) -> tuple[Recording, ...]:
     recordings = []
-    for item in _list(items):
+    for position, item in enumerate(items):
+        where = f"playout.web[{position}]."
         if not isinstance(item, dict):
-            logger.warning("Stream %s: skipping a playout item that is not an object", stream_id)
-            continue
-        if item.get("type") != "vod":
-            continue
-        url = item.get("url")
-        if not is_playable(url):
-            logger.warning(
-                "Stream %s: ignoring a recording whose URL may not be played", stream_id
+            raise _bad(stream_id, where[:-1], item, "an object")
+        if _typed(item, "type", str, stream_id, where) != "vod":
+            continue  # the live playout page, or a kind of item we do not play
+        url = _typed(item, "url", str, stream_id, where)
+        if not url:
+            raise BadResponse(
+                f"bintu listed a recording of stream {stream_id} without a URL ({where}url)",
+                stream_id=stream_id,
             )
-            continue
+        created = item.get("createdAt")
+        created_key = "createdAt" if created is not None else "created_at"
+        index = item.get("index")
+        if index is not None and _int(index) is None:
+            raise _bad(stream_id, where + "index", index, "an integer")
         recordings.append(
             Recording(
                 url=url,
-                created_at=_parse_time(item.get("createdAt", item.get("created_at"))),
-                rendition_id=_text(item.get("streamId")) or stream_id,
-                index=_int(item.get("index")),
+                created_at=_parse_time(_typed(item, created_key, str, stream_id, where)),
+                rendition_id=_text(_typed(item, "streamId", str, stream_id, where)) or stream_id,
+                index=_int(index),
+                # Not documented: used when they make sense, ignored when they do not.
                 duration=_number(item.get("duration")),
                 size=_int(item.get("size", item.get("fileSize", item.get("filesize")))),
                 name=_text(item.get("name", item.get("title"))),
@@ -229,38 +260,90 @@ def _recordings(items: object, stream_id: str) -> tuple[Recording, ...]:
     return tuple(recordings)
 
 
-def _thumbnails(items: object, stream_id: str) -> tuple[str, ...]:
+def _thumbnails(items: list, stream_id: str) -> tuple[str, ...]:
     urls = []
-    for item in _list(items):
-        url = item.get("url") if isinstance(item, dict) else None
-        if is_playable(url):
+    for position, item in enumerate(items):
+        where = f"playout.thumbnails[{position}]."
+        if not isinstance(item, dict):
+            raise _bad(stream_id, where[:-1], item, "an object")
+        url = _typed(item, "url", str, stream_id, where)
+        if url:
             urls.append(url)
-        elif url is not None:
-            logger.warning("Stream %s: ignoring a thumbnail whose URL may not be shown", stream_id)
     return tuple(urls)
 
 
-def _live(items: object, payload: dict, streamname: str) -> LivePlayout | None:
-    h5live = next((item for item in _list(items) if isinstance(item, dict)), None)
-    if h5live is None:
+def _live(items: list, stream_id: str, streamname: str) -> LivePlayout | None:
+    for position, item in enumerate(items):
+        where = f"playout.h5live[{position}]."
+        if not isinstance(item, dict):
+            raise _bad(stream_id, where[:-1], item, "an object")
+    if not items:
         return None
-    rtmp = _dict(h5live.get("rtmp"))
-    group_id = _text(payload.get("streamgroup")) or _text(payload.get("id"))
+    rtmp = _typed(items[0], "rtmp", dict, stream_id, "playout.h5live[0].") or {}
     return LivePlayout(
-        group_id=group_id,
-        rtmp_url=_text(rtmp.get("url")),
-        streamname=_text(rtmp.get("streamname")) or streamname,
+        rtmp_url=_text(_typed(rtmp, "url", str, stream_id, "playout.h5live[0].rtmp.")),
+        streamname=_text(_typed(rtmp, "streamname", str, stream_id, "playout.h5live[0].rtmp."))
+        or streamname,
     )
 
 
-def _tags(value: object, stream_id: str) -> tuple[str, ...]:
+def _records(items: list, stream_id: str) -> bool | None:
+    """Whether the stream's live processing records it: True, False, or None (not said).
+
+    Only seen, not documented (``playout.h5live[].processing``, a list of steps such as
+    ``{"id": "rec"}``): a shape we do not know is "not said", never a failure.
+    """
+    steps = [item.get("processing") for item in items]
+    lists = [value for value in steps if isinstance(value, list)]
+    if not lists:
+        if any(value is not None for value in steps):
+            logger.info("Stream %s: a live processing configuration we cannot read", stream_id)
+        return None
+    return any(
+        isinstance(step, dict) and step.get("id") == "rec" for value in lists for step in value
+    )
+
+
+def _tags(values: list, stream_id: str) -> tuple[str, ...]:
     tags = []
-    for tag in _list(value)[:MAX_TAGS]:
-        if isinstance(tag, str):
-            tags.append(tag[:MAX_TEXT_LENGTH])
-        else:
-            logger.warning("Stream %s: skipping a tag that is not a string", stream_id)
+    for position, tag in enumerate(values[:MAX_TAGS]):
+        if not isinstance(tag, str):
+            raise _bad(stream_id, f"tags[{position}]", tag, "a string")
+        tags.append(tag[:MAX_TEXT_LENGTH])
     return tuple(tags)
+
+
+def _typed(container: dict, key: str, kind: type, stream_id: str | None, where: str = ""):
+    """``container[key]`` if it has the documented JSON type; None if absent or null."""
+    value = container.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise _bad(stream_id, where + key, value, _JSON_NAMES[kind])
+    return value
+
+
+_JSON_NAMES = {str: "a string", list: "an array", dict: "an object", bool: "a boolean"}
+
+
+def _bad(stream_id: str | None, where: str, value: object, expected: str) -> BadResponse:
+    about = f"stream {stream_id}" if stream_id else "a stream"
+    return BadResponse(
+        f"bintu's answer for {about} is not readable: {where} is "
+        f"{_json_type(value)}, not {expected}",
+        stream_id=stream_id,
+    )
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a value's type (the value itself never goes into a message)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), "unknown")
 
 
 def _parse_time(value: object) -> datetime | None:

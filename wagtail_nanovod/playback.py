@@ -1,6 +1,6 @@
-"""What the player shows for a resolved stream: its state, the regional URL, the poster.
+"""What the player shows for a stream: its state, the regional URL, the poster.
 
-Pure functions of a :class:`~wagtail_nanovod.resolver.ResolvedStream` and the
+Pure functions of a :class:`~wagtail_nanovod.snapshot.Snapshot` and the
 editor's choices; the block, the template tag, the admin preview and the API
 representation all go through :func:`playback`, so they never disagree.
 """
@@ -13,21 +13,18 @@ from dataclasses import dataclass, field
 from .conf import nanovod_settings
 from .parsing import Recording
 from .regions import alternate_urls, move_to_region, region_of
-from .resolver import ResolvedStream
-
-READY = "ready"
-#: Not live yet (bintu: created): the page waits for the broadcast.
-UPCOMING = "upcoming"
-PROCESSING = "processing"
-LIVE = "live"
-UNAVAILABLE = "unavailable"
-#: Admin only: saved, but bintu has not answered yet.
-UNVERIFIED = "unverified"
-#: States that are about to change: a page showing one keeps asking for news.
-ACTIVE_STATES = frozenset({UPCOMING, LIVE, PROCESSING})
-
-# bintu stream states that can never play again.
-_GONE_STATES = frozenset({"deleted", "locked"})
+from .snapshot import (
+    LIVE,
+    NO_RECORDING,
+    READY,
+    UNAVAILABLE,
+    UNVERIFIED,
+    Snapshot,
+    is_active,
+    playable_recordings,
+    playable_thumbnail,
+    state_of,
+)
 
 AUTO_REGION = "auto"
 
@@ -38,8 +35,8 @@ class Playback:
 
     stream_id: str
     state: str
-    #: Why there is nothing to play: "not_found", "gone", "no_recording", "unreachable",
-    #: or a bintu error reason; "" when ready, upcoming, live or processing.
+    #: Why there is nothing to play (a reason of :func:`~wagtail_nanovod.snapshot.state_of`
+    #: or a bintu error reason); "" when ready, upcoming, live or processing.
     reason: str = ""
     recording: Recording | None = None
     url: str = ""
@@ -57,7 +54,7 @@ class Playback:
     @property
     def is_active(self) -> bool:
         """Whether this is about to change (upcoming, live, processing)."""
-        return self.state in ACTIVE_STATES
+        return is_active(self.state)
 
     @property
     def version(self) -> str:
@@ -66,30 +63,8 @@ class Playback:
         return hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
 
 
-def stream_state(resolved: ResolvedStream | None) -> tuple[str, str]:
-    """``(state, reason)`` of a stream as a whole, for badges and for the player."""
-    if resolved is None or (resolved.stream is None and not resolved.error):
-        return UNVERIFIED, "not_verified"
-    stream = resolved.stream
-    if resolved.error == "not_found":
-        return UNAVAILABLE, "not_found"
-    if stream is None:
-        return UNAVAILABLE, resolved.error or "unreachable"
-    if stream.state in _GONE_STATES:
-        return UNAVAILABLE, "gone"
-    if stream.state == "live":
-        return LIVE, ""
-    if stream.recordings:
-        return READY, ""
-    if stream.state == "ended":
-        return PROCESSING, ""
-    if stream.state == "created":
-        return UPCOMING, ""
-    return UNAVAILABLE, "no_recording"
-
-
 def playback(
-    resolved: ResolvedStream | None,
+    snapshot: Snapshot | None,
     *,
     region: str = AUTO_REGION,
     recording_index: int | None = None,
@@ -99,23 +74,26 @@ def playback(
     ``region`` is the editor's storage region (``auto``: take it from the URL);
     ``recording_index`` picks a recording by bintu's index instead of the newest.
     A live stream shows as live even with older recordings, unless the editor
-    chose one of them.
+    chose one of them. Only URLs the settings in force allow are ever chosen.
     """
-    stream_id = resolved.stream_id if resolved else ""
-    state, reason = stream_state(resolved)
+    stream_id = snapshot.stream_id if snapshot else ""
+    state, reason = state_of(snapshot)
     if state == UNVERIFIED:
         state = UNAVAILABLE
-    stream = resolved.stream if resolved else None
-    thumbnail = stream.thumbnail if stream else ""
-    recordings = stream.recordings if stream else ()
+    stream = snapshot.stream if snapshot else None
+    thumbnail = playable_thumbnail(stream)
+    recordings = playable_recordings(stream)
 
     chosen = _choose(recordings, recording_index)
     if chosen is None and recording_index is not None and state == READY:
-        return Playback(stream_id, UNAVAILABLE, "no_recording", thumbnail_url=thumbnail)
-    group_id = (stream.streamgroup or stream.id) if stream else ""
+        return Playback(stream_id, UNAVAILABLE, NO_RECORDING, thumbnail_url=thumbnail)
     if state == LIVE and (chosen is None or recording_index is None):
         return Playback(
-            stream_id, LIVE, thumbnail_url=thumbnail, recordings=recordings, group_id=group_id
+            stream_id,
+            LIVE,
+            thumbnail_url=thumbnail,
+            recordings=recordings,
+            group_id=stream.live_group_id,
         )
     if chosen is None or state not in (READY, LIVE):
         return Playback(stream_id, state, reason, thumbnail_url=thumbnail, recordings=recordings)

@@ -23,10 +23,11 @@ from wagtail.images.models import Filter, SourceImageIOError
 from .captions import Track, tracks_key
 from .conf import DEFAULTS, nanovod_settings, on_settings_change
 from .exceptions import InvalidStreamId
-from .models import VodStream, bring_up_to_date, image_key, resolve_bare_id
+from .models import VodStream, image_key
 from .parsing import normalize_stream_id
-from .playback import LIVE, PROCESSING, READY, UNAVAILABLE, UPCOMING, Playback, playback
-from .resolver import ResolvedStream
+from .playback import Playback, playback
+from .resolver import resolve_bare_ids, resolve_snippets
+from .snapshot import LIVE, PROCESSING, READY, UNAVAILABLE, UPCOMING, Snapshot
 from .structured_data import json_ld_script, video_object
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def player_context(
         description = stream.description
         poster = options.poster or stream.poster
         tracks = options.tracks or stream.caption_tracks
-        known = stream.resolved
+        known = stream.snapshot
     else:
         shown = playback(resolved, recording_index=options.recording_index)
         whole = shown if options.recording_index is None else playback(resolved)
@@ -244,7 +245,7 @@ def poll_seconds() -> int:
 def _live_config(shown: Playback, poster_url: str) -> dict:
     """What the H5Live player is set up with: the stream's group id, never the key."""
     config = {
-        "source": {"group": {"id": shown.group_id or shown.stream_id}},
+        "source": {"group": {"id": shown.group_id}},
         "playback": {"autoplay": True, "muted": True},
         "style": {"width": "auto"},
     }
@@ -329,7 +330,7 @@ def _templates_are_ours() -> bool:
     return True
 
 
-def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, ResolvedStream | None]:
+def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, Snapshot | None]:
     """A snippet or a bare stream id, as the template tag receives it, made renderable.
 
     A snippet is brought up to date from its snapshot; an id that names a snippet
@@ -337,7 +338,7 @@ def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, ResolvedSt
     nothing (rendered as unavailable) with a warning, never an exception.
     """
     if isinstance(value, VodStream):
-        bring_up_to_date([value])
+        resolve_snippets([value])
         return value, None
     try:
         stream_id = normalize_stream_id(value)
@@ -346,9 +347,9 @@ def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, ResolvedSt
         return None, None
     snippet = VodStream.objects.for_render().filter(stream_id=stream_id).first()
     if snippet is not None:
-        bring_up_to_date([snippet])
+        resolve_snippets([snippet])
         return snippet, None
-    return None, resolve_bare_id(stream_id)
+    return None, resolve_bare_ids([stream_id])[stream_id]
 
 
 def _rendition_url(image) -> str:

@@ -17,13 +17,12 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
-from . import resolver
 from .exceptions import InvalidStreamId
-from .models import StreamSnapshot, VodStream, bring_up_to_date, resolve_bare_id
+from .models import VodStream
 from .parsing import normalize_stream_id
 from .playback import playback
 from .player import base_url_of, poll_seconds, read_player_token, render_player
-from .tasks import schedule_refresh
+from .resolver import resolve_bare_ids, resolve_snippets
 
 #: More ids than any page shows: a longer question is not from our script.
 MAX_STREAMS_PER_REQUEST = 50
@@ -51,26 +50,18 @@ def stream_states(request):
     # question must not be what makes us wait on bintu: they are left out.
     snippets = [
         snippet
-        for snippet in VodStream.objects.filter(stream_id__in=ids).order_by()
-        if snippet.snapshot_json or snippet.last_error
+        for snippet in VodStream.objects.filter(stream_id__in=ids).order_by().defer("captions")
+        if snippet.is_known()
     ]
-    bring_up_to_date(snippets)
+    resolve_snippets(snippets)
     for snippet in snippets:
         states[snippet.stream_id_str] = snippet.playback()
     bare = [sid for sid in ids if sid not in states]
     if bare:
         # Streams shown by their id alone (the template tag): their snapshot rows, one
         # query and one resolver pass for all.
-        known = {
-            str(row.stream_id): row.to_resolved()
-            for row in StreamSnapshot.objects.filter(stream_id__in=bare)
-        }
-        known = {sid: resolved for sid, resolved in known.items() if resolved is not None}
-        if known:
-            resolution = resolver.resolve_many(known, known=known)
-            states.update((sid, playback(resolution[sid])) for sid in known)
-            if resolution.to_refresh:
-                schedule_refresh(resolution.to_refresh)
+        resolved = resolve_bare_ids(bare, only_known=True)
+        states.update((sid, playback(snapshot)) for sid, snapshot in resolved.items())
     interval = poll_seconds()
     response = JsonResponse(
         {
@@ -108,14 +99,15 @@ def player_markup(request, token: str):
         snippet = VodStream.objects.for_render().filter(pk=payload["s"]).first()
         if snippet is None:
             raise Http404("No such player")
-        bring_up_to_date([snippet])
+        resolve_snippets([snippet])
         html = render_player(snippet, options, base_url=base_url)
     else:
         try:
             stream_id = normalize_stream_id(str(payload.get("i", "")))
         except InvalidStreamId:
             raise Http404("No such player") from None
-        html = render_player(None, options, resolved=resolve_bare_id(stream_id), base_url=base_url)
+        snapshot = resolve_bare_ids([stream_id])[stream_id]
+        html = render_player(None, options, resolved=snapshot, base_url=base_url)
     response = HttpResponse(html)
     patch_cache_control(response, public=True, max_age=max(1, poll_seconds() // 2))
     response["X-Robots-Tag"] = "noindex"

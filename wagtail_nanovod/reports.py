@@ -24,13 +24,17 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.models import ReferenceIndex
 
 from .models import VodStream
-from .playback import PROCESSING, UNAVAILABLE, stream_state
 from .reasons import describe_reason
+from .snapshot import UNAVAILABLE, state_of
 
 
 def broken_streams():
-    """Streams a visitor cannot watch, or whose last check with bintu failed."""
-    return VodStream.objects.filter(Q(status__in=[PROCESSING, UNAVAILABLE]) | ~Q(last_error=""))
+    """Streams a visitor cannot watch, or whose last check with bintu failed.
+
+    A stream whose recording is being processed is on its way, not broken: it comes
+    here once the processing grace period is over without a recording.
+    """
+    return VodStream.objects.filter(Q(status=UNAVAILABLE) | ~Q(last_error=""))
 
 
 def describe_problem(stream: VodStream) -> str:
@@ -41,10 +45,8 @@ def describe_problem(stream: VodStream) -> str:
     problems = []
     if stream.last_error:
         problems.append(_("the last check failed: %s") % describe_reason(stream.last_error))
-    if stream.status == PROCESSING:
-        problems.append(_("the recording is still being processed"))
-    elif stream.status == UNAVAILABLE:
-        reason = stream_state(stream.resolved)[1]
+    if stream.status == UNAVAILABLE:
+        reason = state_of(stream.snapshot)[1]
         # Without a snapshot the reason is the failure itself, already said above.
         if reason != stream.last_error:
             problems.append(describe_reason(reason))

@@ -1,78 +1,85 @@
 """Background refresh of streams through django-tasks, the task framework Wagtail uses.
 
-A page that finds a stale answer serves it and calls :func:`schedule_refresh`; the
-refresh runs in whatever worker the site configured. One refresh per stream is in
-flight at a time across all processes: the resolver's cache lock is taken when the
-task is queued and lifted when it ends.
+A page that finds a stale answer serves it, and the resolver queues a refresh here;
+it runs in whatever worker the site configured. A queued marker (an owned lock,
+:mod:`wagtail_nanovod.locks`) keeps pages from queueing the same stream twice; the
+fetch itself takes the fetch lock, so whatever the queue does, one request per stream
+is in flight. With the immediate backend the refresh runs in a small pool of threads
+of this process, never in the render, however many streams a page finds stale.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 
 from django.db import connections
 from django_tasks import task, task_backends
 from django_tasks.backends.immediate import ImmediateBackend
 
-from . import resolver
+from . import fetching, locks
 from .conf import nanovod_settings
 
 logger = logging.getLogger(__name__)
 
+#: Threads of this process that run background refreshes with the immediate backend.
+#: Refreshes wait their turn: a stale page is served at once anyway.
+BACKGROUND_THREADS = 2
+
 
 @task()
-def refresh_stream(stream_id: str) -> None:
-    """Ask bintu about one stream; the outcome reaches the cache and the snippets.
+def refresh_stream(stream_id: str, queued_by: str = "") -> None:
+    """Ask bintu about one stream if it is still stale; the outcome is stored.
 
-    Takes the stream id only: nothing secret ever sits in a task queue.
+    Takes the stream id and the queued marker's owner token: nothing secret ever sits
+    in a task queue.
     """
     try:
-        if resolver.circuit_is_open():
+        if locks.circuit_is_open():
             logger.info("Not refreshing stream %s: the bintu circuit is open", stream_id)
             return
-        if resolver.is_fresh(stream_id):
-            # A task that waited in a long queue: another process got there first.
-            return
-        resolver.refresh(stream_id)
+        # A task that waited in a long queue finds the stream fresh, or being fetched
+        # by someone else: then it has nothing to do.
+        fetching.refresh([stream_id], only_if_stale=True, wait_for_others=False)
     finally:
-        resolver.release([stream_id])
+        if queued_by:
+            locks.release({locks.queued_key(stream_id): queued_by})
 
 
 def schedule_refresh(stream_ids: Iterable[str]) -> list[str]:
-    """Queue a refresh of each stream not already being refreshed; returns those queued."""
-    claimed = resolver.claim(stream_ids)
-    if not claimed:
+    """Queue a refresh of each stream not already queued; returns those queued."""
+    stream_ids = list(stream_ids)
+    owned = locks.take([locks.queued_key(sid) for sid in stream_ids], locks.QUEUED_SECONDS)
+    queued = [sid for sid in stream_ids if locks.queued_key(sid) in owned]
+    if not queued:
         return []
     alias = nanovod_settings.TASK_BACKEND
-    queued_task = refresh_stream.using(backend=alias)
-    for stream_id in claimed:
-        if isinstance(task_backends[alias], ImmediateBackend):
-            # The immediate backend would run bintu's call inside the page render; a
-            # daemon thread keeps the promise that no page waits once anything is known.
-            threading.Thread(
-                target=_refresh_in_thread,
-                args=(stream_id,),
-                name=f"nanovod-refresh-{stream_id}",
-                daemon=True,
-            ).start()
+    immediate = isinstance(task_backends[alias], ImmediateBackend)
+    for stream_id in queued:
+        owner = owned[locks.queued_key(stream_id)]
+        if immediate:
+            # The immediate backend would run bintu's call inside the page render.
+            _pool().submit(_refresh_in_pool, stream_id, owner)
             continue
         try:
-            queued_task.enqueue(stream_id)
+            refresh_stream.using(backend=alias).enqueue(stream_id, owner)
         except Exception:
-            # Whatever the backend raised, the page still renders; the lock goes so
+            # Whatever the backend raised, the page still renders; the marker goes so
             # that the next render tries again.
             logger.warning("Could not queue a refresh of stream %s", stream_id, exc_info=True)
-            resolver.release([stream_id])
-    return claimed
+            locks.release({locks.queued_key(stream_id): owner})
+    return queued
 
 
-def _refresh_in_thread(stream_id: str) -> None:
+def _refresh_in_pool(stream_id: str, owner: str) -> None:
     try:
-        refresh_stream.call(stream_id)
+        refresh_stream.call(stream_id, owner)
     except Exception:
         logger.warning("Background refresh of stream %s failed", stream_id, exc_info=True)
     finally:
         # This thread's own database connections; the ORM opens them per thread.
         connections.close_all()
+
+
+def _pool():
+    return fetching.process_pool("nanovod-refresh", BACKGROUND_THREADS)

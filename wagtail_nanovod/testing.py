@@ -93,13 +93,15 @@ def _iso(value: datetime | str | None) -> str:
 class Fault:
     """Something going wrong on the API server; build one with the class methods."""
 
-    kind: str  # "latency", "hang", "respond", "wrong_type", "oversized" or "drop"
+    kind: str  # "latency", "hang", "respond", "wrong_type", "garbled", "oversized", "drop"
     code: int = 200
     body: bytes = b""
     content_type: str = _JSON
     headers: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
     size: int = 0
+    path: tuple[str | int, ...] = ()
+    value: Any = None
 
     @classmethod
     def latency(cls, seconds: float) -> Fault:
@@ -158,6 +160,17 @@ class Fault:
     def wrong_type_json(cls) -> Fault:
         """200 with valid JSON of the wrong type (a list for Stream Info, an object for lists)."""
         return cls("wrong_type")
+
+    @classmethod
+    def garbled(cls, path: str, value: Any) -> Fault:
+        """200 with the stream's real Stream Info, one field replaced by *value*.
+
+        *path* is dotted, list positions as numbers: ``"state"``, ``"playout.web"``,
+        ``"playout.web.1.url"``. A path that does not exist yet is created, so a field
+        the answer lacks can be sent too. Valid JSON that says something unreadable.
+        """
+        steps = tuple(int(step) if step.isdigit() else step for step in path.split("."))
+        return cls("garbled", path=steps, value=value)
 
     @classmethod
     def redirect(cls, location: str, code: int = 302) -> Fault:
@@ -219,6 +232,7 @@ class _Stream:
     created_key: str
     thumbnail: bool
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    records: bool | None = None
     payload: Any = _NO_PAYLOAD
 
 
@@ -249,6 +263,9 @@ class FakeBintu:
         self._files: dict[tuple[str, str], _File] = {}  # (region, path) -> file
         self._faults: list[_Injection] = []
         self._requests: list[ReceivedRequest] = []
+        # Stream Info requests being answered now, and the most at once, by stream id.
+        self._in_flight: dict[str, int] = {}
+        self._most_in_flight: dict[str, int] = {}
         self._urls: dict[str, str] = {}
         self._servers: list[_Server] = []
         self._started = False
@@ -339,10 +356,13 @@ class FakeBintu:
         created_at: datetime | str | None = None,
         created_key: str = "created_at",
         thumbnail: bool = True,
+        records: bool | None = None,
     ) -> str:
         """Add (or replace) a stream and return its id.
 
         *created_key* names the creation time field: bintu has spelt it ``createdAt`` too.
+        *records* adds its live processing configuration (``playout.h5live[].processing``),
+        with a ``rec`` step or without; None leaves it out, as for a legacy stream.
         """
         stream_id = stream_id or str(uuid.uuid4())
         if streamname is None:
@@ -352,6 +372,7 @@ class FakeBintu:
         stream = _Stream(
             stream_id, state, list(tags), streamname, _iso(created_at), created_key, thumbnail
         )
+        stream.records = records
         with self._lock:
             self._forget(stream_id)
             self._streams[stream_id] = stream
@@ -457,6 +478,12 @@ class FakeBintu:
             "hls": h5live + "/http/playlist.m3u8",
             "progressive": h5live + "/http/stream.mp4",
         }
+        live = {"id": sid, "type": "live", "rtmp": play, "server": servers}
+        if stream.records is not None:
+            steps = [{"id": "thumbs", "interval": 45}]
+            live["processing"] = (
+                [{"id": "rec", "duration": None}, *steps] if stream.records else steps
+            )
         return {
             "id": sid,
             "state": stream.state,
@@ -474,7 +501,7 @@ class FakeBintu:
                 ],
                 "thumbnails": thumbnails,
                 "motionclip": motionclips,
-                "h5live": [{"id": sid, "type": "live", "rtmp": play, "server": servers}],
+                "h5live": [live],
                 "hls": [{"type": "live", "url": f"{servers['hls']}?stream={name}"}],
                 "rtmp": [{"type": "live", "url": f"{play['url']}/{name}"}],
             },
@@ -533,10 +560,22 @@ class FakeBintu:
                 if r.server == "api" and (stream_id is None or r.stream_id == stream_id)
             )
 
+    def most_concurrent_calls(self, stream_id: str) -> int:
+        """The most Stream Info requests of *stream_id* that were being answered at once
+        (from arrival to the end of the answer, faults included)."""
+        with self._lock:
+            return self._most_in_flight.get(stream_id, 0)
+
     def reset_requests(self) -> None:
-        """Forget the requests received so far."""
+        """Forget the requests received so far (and the most concurrent ones)."""
         with self._lock:
             self._requests.clear()
+            self._most_in_flight.clear()
+
+    def _answering(self, stream_id: str, delta: int) -> None:
+        with self._lock:
+            now = self._in_flight[stream_id] = self._in_flight.get(stream_id, 0) + delta
+            self._most_in_flight[stream_id] = max(self._most_in_flight.get(stream_id, 0), now)
 
     def _record(self, request: ReceivedRequest) -> None:
         with self._lock:
@@ -665,9 +704,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _ApiHandler(_Handler):
     def serve(self, path: str, query: dict[str, list[str]]) -> None:
-        bintu = self.server.bintu
         match = _STREAM_INFO.fullmatch(path)
         stream_id = match[1] if match else None
+        if stream_id is None:
+            return self.answer(path, query, None)
+        self.server.bintu._answering(stream_id, +1)
+        try:
+            self.answer(path, query, stream_id)
+        finally:
+            self.server.bintu._answering(stream_id, -1)
+
+    def answer(self, path: str, query: dict[str, list[str]], stream_id: str | None) -> None:
+        bintu = self.server.bintu
         # Recorded before any fault, so tests can count calls that timed out or failed.
         self.record(path, query, stream_id)
         fault, released = bintu._take_fault(stream_id)
@@ -703,6 +751,13 @@ class _ApiHandler(_Handler):
             released.wait()  # set by release() and stop(); the connection then just closes
         elif fault.kind == "respond":
             self.send(fault.code, fault.body, fault.content_type, fault.headers)
+        elif fault.kind == "garbled" and not listing:
+            stream_id = _STREAM_INFO.fullmatch(urlsplit(self.path).path)[1]
+            with self.server.bintu._lock:
+                stream = self.server.bintu._streams.get(stream_id)
+                payload = copy.deepcopy(self.server.bintu._payload(stream, None)) if stream else {}
+            _replace(payload, fault.path, fault.value)
+            self.send(200, json.dumps(payload).encode())
         elif fault.kind == "wrong_type":
             wrong: Any = {"streams": []} if listing else ["not", "an", "object"]
             self.send(200, json.dumps(wrong).encode())
@@ -723,6 +778,14 @@ class _ApiHandler(_Handler):
             self.wfile.write(chunk[:left])
             left -= len(chunk)
         self.wfile.write(tail)
+
+
+def _replace(payload: Any, path: tuple[str | int, ...], value: Any) -> None:
+    """Set *path* in *payload* to *value*, making the objects on the way."""
+    target = payload
+    for step in path[:-1]:
+        target = target[step] if isinstance(target, list) else target.setdefault(step, {})
+    target[path[-1]] = value
 
 
 class _FileHandler(_Handler):

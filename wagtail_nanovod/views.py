@@ -30,9 +30,9 @@ from .exceptions import BintuError, ConfigurationError
 from .forms import ImportFilterForm, ImportForm
 from .models import VodStream
 from .parsing import Stream, parse_stream_list
-from .playback import LIVE, READY, stream_state
 from .reasons import describe_reason
-from .resolver import ResolvedStream
+from .resolver import refresh_snippet
+from .snapshot import LIVE, READY, Snapshot, state_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def title_for(stream: Stream) -> str:
     return stream.streamname or stream.id
 
 
-def report_outcome(request, stream: VodStream, outcome: ResolvedStream, *, saved: bool) -> None:
+def report_outcome(request, stream: VodStream, outcome: Snapshot, *, saved: bool) -> None:
     """Tell the editor what bintu said about ``stream`` just now, as a Django message.
 
     ``saved`` words it for a save (the row is stored whatever bintu said) rather than
@@ -72,7 +72,7 @@ def report_outcome(request, stream: VodStream, outcome: ResolvedStream, *, saved
             text = _("'%(title)s' could not be checked: %(reason)s; the last known state is kept.")
         messages.warning(request, text % values)
         return
-    state, reason = stream_state(outcome)
+    state, reason = state_of(outcome)
     values["state"] = stream.get_status_display()
     if state in (READY, LIVE):
         count = stream.recording_count
@@ -115,8 +115,8 @@ class VerifyOnSaveMixin:
 
     def save_action(self):
         # After the save's transaction, so bintu (up to TIMEOUT seconds) holds no lock;
-        # refresh_from_bintu() records a failure in the snapshot instead of raising.
-        outcome = self.object.refresh_from_bintu()
+        # a failure is recorded in the snapshot, not raised.
+        outcome = refresh_snippet(self.object)
         response = super().save_action()
         report_outcome(self.request, self.object, outcome, saved=True)
         return response
@@ -170,7 +170,7 @@ class RefreshView(PermissionCheckedMixin, BaseOperationView):
     permission_required = "change"
 
     def perform_operation(self):
-        self.outcome = self.object.refresh_from_bintu()
+        self.outcome = refresh_snippet(self.object)
 
     def add_success_message(self):
         report_outcome(self.request, self.object, self.outcome, saved=False)
@@ -285,7 +285,7 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             snippet = VodStream(stream_id=stream_id, title=stream_id)
             if not outage:
                 # Not saved yet, so this only fills in the snapshot fields.
-                outcome = snippet.refresh_from_bintu()
+                outcome = refresh_snippet(snippet)
                 if outcome.stream is not None:
                     snippet.title = title_for(outcome.stream)
                 if outcome.error and outcome.error != "not_found":

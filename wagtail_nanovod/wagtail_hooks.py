@@ -14,7 +14,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from . import reports, views
 from .models import VodStream
 from .panels import StreamStatusPanel
-from .playback import LIVE, READY
+from .snapshot import LIVE, READY
 
 
 class VodStreamViewSet(SnippetViewSet):

@@ -14,6 +14,7 @@ from wagtail.embeds.models import Embed
 from wagtail.models import Site
 
 from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.resolver import refresh_snippet
 from wagtail_nanovod.testing import PLACEHOLDER_MP4, FakeBintu
 
 from . import models
@@ -67,7 +68,7 @@ class Content:
             snippets.append(snippet)
         if warm:
             for snippet in snippets:
-                snippet.refresh_from_bintu()
+                refresh_snippet(snippet)
         return snippets
 
     def page(self, kind: str, snippets: list[VodStream]) -> PageRef:

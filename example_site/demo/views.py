@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from demo import lifecycle
 from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.resolver import refresh_snippet
 
 
 @require_POST
@@ -22,7 +23,7 @@ def restart_lifecycle(request):
     # resolver's signal stores the answer in every snippet of the stream).
     stream = VodStream.objects.filter(stream_id=driver.stream_id).first()
     if stream is not None:
-        stream.refresh_from_bintu()
+        refresh_snippet(stream)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

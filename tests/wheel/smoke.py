@@ -56,13 +56,14 @@ call_command("check", fail_level="ERROR")
 call_command("migrate", verbosity=0)
 call_command("makemigrations", "wagtail_nanovod", check=True, dry_run=True, verbosity=0)
 from smokeapp.models import EventPage
+from wagtail_nanovod.resolver import refresh_snippet
 
 with FakeBintu(api_key="made-up-wheel-key") as bintu:
     settings.WAGTAIL_NANOVOD = {**bintu.settings(), "TASK_BACKEND": "default"}
     stream_id = bintu.add_stream()
     bintu.add_recording(stream_id, region="us")
     stream = VodStream.objects.create(stream_id=stream_id, title="Smoke")
-    stream.refresh_from_bintu()
+    refresh_snippet(stream)
     home = Page.get_first_root_node().get_children().first()
     page = home.add_child(
         instance=EventPage(title="Smoke", slug="smoke", body=[("vod", {"stream": stream})])

@@ -1,6 +1,6 @@
 """``manage.py nanovod_sync``: ask bintu about every registered stream now.
 
-Each stream goes through :meth:`VodStream.refresh_from_bintu`, as the admin's "refresh
+Each stream goes through :func:`wagtail_nanovod.resolver.refresh_snippet`, as the admin's "refresh
 now" does: the cache and the snapshots are updated, a failure keeps the last good
 answer. The circuit breaker is ignored on purpose: an operator who runs this wants
 bintu asked. A refused or missing key stops the run, since every call would fail alike.
@@ -18,8 +18,9 @@ from django.utils import timezone
 from ...exceptions import InvalidStreamId
 from ...models import VodStream
 from ...parsing import normalize_stream_id
-from ...playback import stream_state
 from ...reasons import describe_reason
+from ...resolver import refresh_snippet
+from ...snapshot import state_of
 
 # Failures that say nothing about one stream and everything about the next call.
 FATAL_REASONS = frozenset({"authentication", "configuration"})
@@ -93,13 +94,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         fatal = ""
         for done, stream in enumerate(streams, 1):
-            outcome = stream.refresh_from_bintu()
+            outcome = refresh_snippet(stream)
             states[stream.status] += 1
             if outcome.error:
                 failed.setdefault(outcome.error, []).append(stream)
                 result = f"failed: {describe_reason(outcome.error)}"
             else:
-                reason = stream_state(outcome)[1]
+                reason = state_of(outcome)[1]
                 result = stream.get_status_display()
                 if reason:
                     result += f": {describe_reason(reason)}"

@@ -18,6 +18,7 @@ from wagtail.models import Page, Site
 
 from home.models import EventPage, HomePage
 from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.resolver import refresh_snippet
 
 ADMIN_USERNAME = "admin"
 # A local demo on 127.0.0.1: a fixed, printed password is the convenient choice.
@@ -146,7 +147,7 @@ class Command(BaseCommand):
         # every stream without a snapshot yet.
         self.stdout.write("Syncing the demo streams with bintu:")
         for snippet in snippets.values():
-            snippet.refresh_from_bintu()
+            refresh_snippet(snippet)
             shown = snippet.playback()
             detail = shown.region if shown.is_ready else shown.reason
             self.stdout.write(f"  {snippet.title}: {shown.state} ({detail})".removesuffix(" ()"))

@@ -1,0 +1,295 @@
+"""Asking bintu about streams and keeping what it answered.
+
+Every request to Stream Info goes through :func:`refresh`, whoever asks (a page's
+first render, the background task, "Refresh now", ``nanovod_sync``, an import):
+
+- one request per stream is in flight at a time across processes (an owned lock,
+  :mod:`wagtail_nanovod.locks`); whoever finds a fetch running waits for its result,
+  within ``TIMEOUT``, instead of sending a second request;
+- the outcome is merged into what we knew (:mod:`wagtail_nanovod.snapshot`: a failure
+  never replaces a good answer) and stored, in the cache and in the database rows of
+  the stream (its snippet, its bare-id row), in a few queries for any number of streams;
+- pages in a front-end cache are purged when what a snippet plays changed;
+- the failure count and the circuit move.
+
+Fetches of several streams run in one bounded pool of threads per process, so a page
+never starts more threads (or HTTP sessions) than the pool holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from django.core.cache import caches
+from django.db import connections
+from django.utils import timezone
+
+from . import locks, purge
+from .client import BintuClient
+from .conf import nanovod_settings
+from .exceptions import BintuError, ConfigurationError
+from .models import StreamSnapshot, VodStream
+from .parsing import normalize_stream_id, parse_stream
+from .playback import playback
+from .snapshot import (
+    NOT_FOUND,
+    NOT_PLAYABLE,
+    Snapshot,
+    after_answer,
+    after_failure,
+    newest,
+    reason_of,
+    state_of,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Threads of this process that fetch several streams at once (a page of streams never
+#: seen): a page waits for one round of ``TIMEOUT`` at most, so this many is what one
+#: page can learn in one round. Created once per process, reused, each with its own
+#: HTTP session and connection pool.
+POOL_THREADS = 20
+# How long past the deadline a page waits for the pool's calls to report their timeout.
+_RETURN_SECONDS = 0.2
+# How often a request whose stream another process is fetching looks for the answer.
+_POLL_SECONDS = 0.05
+
+
+def cache_key(stream_id: str) -> str:
+    """The cache key of a stream's snapshot."""
+    return f"wagtail_nanovod:stream:{stream_id}"
+
+
+def _cache():
+    return caches[nanovod_settings.CACHE_ALIAS]
+
+
+def refresh(
+    stream_ids: Iterable[str],
+    *,
+    known: dict[str, Snapshot] | None = None,
+    only_if_stale: bool = False,
+    wait_for_others: bool = True,
+    timeout: float | None = None,
+) -> dict[str, Snapshot]:
+    """Ask bintu about each stream now; what we know of each afterwards, by stream id.
+
+    ``known`` is what the caller already read (then only the cache is read again,
+    once the locks are taken, in case another process has just stored an answer);
+    without it, the cache and the database are read. ``only_if_stale`` skips streams
+    whose snapshot turns out fresh. A stream another process is fetching is waited
+    for (within ``timeout``, default ``TIMEOUT``) unless ``wait_for_others`` is off;
+    a wait that runs out answers with what we knew.
+    """
+    ids = list(dict.fromkeys(normalize_stream_id(sid) for sid in stream_ids))
+    budget = float(timeout if timeout is not None else nanovod_settings.TIMEOUT)
+    deadline = time.monotonic() + budget
+    started = time.time()
+    owned = locks.take([locks.fetching_key(sid) for sid in ids], locks.fetch_seconds())
+    mine = [sid for sid in ids if locks.fetching_key(sid) in owned]
+    theirs = [sid for sid in ids if sid not in mine]
+    result: dict[str, Snapshot] = {}
+    pending_locks = dict(owned)
+    try:
+        if mine:
+            current = _read(mine, known)
+            if only_if_stale or known is not None:
+                # Another process may have stored an answer between our read and our lock.
+                for sid in mine:
+                    if current[sid].is_fresh() and (only_if_stale or current[sid].is_known):
+                        result[sid] = current[sid]
+            to_ask = [sid for sid in mine if sid not in result]
+            for sid in result:
+                locks.release(
+                    {locks.fetching_key(sid): pending_locks.pop(locks.fetching_key(sid))}
+                )
+            result.update(_ask_all(to_ask, current, pending_locks, deadline))
+    finally:
+        # The locks of fetches that outlived the deadline are released when they end.
+        locks.release(pending_locks)
+    if theirs:
+        if wait_for_others:
+            result.update(_wait_for(theirs, started, deadline, known))
+        else:
+            result.update(_read(theirs, known))
+    return result
+
+
+def _ask_all(
+    ids: list[str], known: dict[str, Snapshot], owned: dict[str, str], deadline: float
+) -> dict[str, Snapshot]:
+    """Ask bintu about each stream (several at once in the pool), store what it said."""
+    if not ids:
+        return {}
+    if len(ids) == 1:
+        sid = ids[0]
+        outcome = {sid: _ask(BintuClient(), sid, known[sid])}
+        store(outcome, previous=known)
+        locks.release({locks.fetching_key(sid): owned.pop(locks.fetching_key(sid))})
+        return outcome
+    pool = _pool()
+    # Each call gets what is left of the page's budget, and the page waits that long,
+    # plus a moment for the failures to come back.
+    client = BintuClient(timeout=max(deadline - time.monotonic(), 0.01))
+    futures = {pool.submit(_ask, client, sid, known[sid]): sid for sid in ids}
+    done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0) + _RETURN_SECONDS)
+    outcomes = {futures[future]: future.result() for future in done}
+    store(outcomes, previous=known)
+    locks.release({key: owned.pop(key) for key in [locks.fetching_key(s) for s in outcomes]})
+    for future in late:
+        # Still asking after the page's deadline: stored by itself when it ends.
+        sid = futures[future]
+        future.add_done_callback(
+            _store_late(sid, known, {locks.fetching_key(sid): owned.pop(locks.fetching_key(sid))})
+        )
+    return outcomes
+
+
+def _store_late(sid: str, known: dict[str, Snapshot], owned: dict[str, str]):
+    def store_it(future) -> None:
+        try:
+            store({sid: future.result()}, previous=known)
+        except Exception:
+            logger.warning("Could not store the answer for stream %s", sid, exc_info=True)
+        finally:
+            locks.release(owned)
+            connections.close_all()  # this pool thread's own
+
+    return store_it
+
+
+def _ask(client: BintuClient, stream_id: str, known: Snapshot) -> Snapshot:
+    """One request to bintu, merged into ``known``."""
+    try:
+        stream = parse_stream(client.stream_info(stream_id), expected_id=stream_id)
+    except (BintuError, ConfigurationError) as exc:
+        logger.warning(
+            "Could not resolve nanoStream stream %s (%s): %s%s",
+            stream_id,
+            reason_of(exc),
+            exc,
+            "; serving the last good answer" if known.stream else "",
+        )
+        return after_failure(known, exc)
+    outcome = after_answer(known, stream)
+    if state_of(outcome)[1] == NOT_PLAYABLE:
+        logger.warning(
+            "Stream %s: bintu lists %s recording(s), none on a host that may be played "
+            "(REGIONS, PLAYBACK_HOSTS)",
+            stream_id,
+            len(stream.recordings),
+        )
+    return outcome
+
+
+def _read(ids: list[str], known: dict[str, Snapshot] | None) -> dict[str, Snapshot]:
+    """The newest of what the caller knew, the cache and (without ``known``) the rows."""
+    cached = _cache().get_many([cache_key(sid) for sid in ids])
+    rows: dict[str, list[Snapshot]] = {}
+    if known is None:
+        for model in (VodStream, StreamSnapshot):
+            for row in model.objects.filter(stream_id__in=ids).defer(*_NOT_SNAPSHOT[model]):
+                rows.setdefault(row.stream_id_str, []).append(row.snapshot)
+    return {
+        sid: newest(
+            (known or {}).get(sid),
+            Snapshot.from_data(sid, cached.get(cache_key(sid))),
+            *rows.get(sid, ()),
+        )
+        or Snapshot(sid)
+        for sid in ids
+    }
+
+
+_NOT_SNAPSHOT = {VodStream: ("captions", "description"), StreamSnapshot: ()}
+
+
+def _wait_for(
+    ids: list[str], started: float, deadline: float, known: dict[str, Snapshot] | None
+) -> dict[str, Snapshot]:
+    """The answers other processes are fetching, as they arrive, until the deadline."""
+    cache = _cache()
+    found: dict[str, Snapshot] = {}
+    while True:
+        pending = [sid for sid in ids if sid not in found]
+        keys = [cache_key(sid) for sid in pending] + [locks.fetching_key(s) for s in pending]
+        cached = cache.get_many(keys)
+        for sid in pending:
+            entry = Snapshot.from_data(sid, cached.get(cache_key(sid)))
+            news = entry is not None and (entry.last_news or 0) >= started - 1
+            if news or locks.fetching_key(sid) not in cached:
+                # Their answer is in, or their fetch ended (maybe with a cache flushed).
+                found[sid] = newest((known or {}).get(sid), entry) or Snapshot(sid)
+        if len(found) == len(ids) or time.monotonic() + _POLL_SECONDS > deadline:
+            break
+        time.sleep(_POLL_SECONDS)
+    late = [sid for sid in ids if sid not in found]
+    if late:
+        found.update(_read(late, known))
+    return found
+
+
+def store(outcomes: dict[str, Snapshot], *, previous: dict[str, Snapshot]) -> None:
+    """Keep the outcomes of fetches: the cache, the rows, purges, the circuit.
+
+    Rows are rewritten with the outcome, which was merged from the newest copy read
+    under the fetch lock; a few queries for any number of streams.
+    """
+    if not outcomes:
+        return
+    _cache().set_many(
+        {cache_key(sid): snapshot.to_data() for sid, snapshot in outcomes.items()},
+        timeout=nanovod_settings.STALE_SECONDS,
+    )
+    rows = list(VodStream.objects.filter(stream_id__in=list(outcomes)).defer("captions"))
+    played = {row.pk: _what_it_plays(row) for row in rows}
+    for row in rows:
+        row.keep(outcomes[row.stream_id_str])
+    if rows:
+        VodStream.objects.bulk_update(rows, VodStream.SNAPSHOT_FIELDS)
+        # Pages in a front-end cache show what the stream played: purge them if that changed.
+        purge.purge_pages_showing(row for row in rows if _what_it_plays(row) != played[row.pk])
+    bare = list(StreamSnapshot.objects.filter(stream_id__in=list(outcomes)))
+    now = timezone.now()  # bulk_update does not run auto_now
+    for row in bare:
+        row.keep(outcomes[row.stream_id_str])
+        row.updated_at = now
+    if bare:
+        StreamSnapshot.objects.bulk_update(bare, [*StreamSnapshot.SNAPSHOT_FIELDS, "updated_at"])
+    failed = sum(1 for s in outcomes.values() if s.error and s.error != NOT_FOUND)
+    locks.count_outcomes(failed, sum(1 for s in outcomes.values() if not s.error))
+
+
+def _what_it_plays(row: VodStream) -> tuple:
+    """What a page shows of a snippet (the player's version and the recordings a block
+    may choose from by index), to compare before and after a refresh."""
+    shown = playback(row.snapshot, region=row.region)
+    return (shown.version, tuple(recording.url for recording in shown.recordings))
+
+
+# -- pools of threads ---------------------------------------------------------------------
+
+_pools: dict[tuple[int, str], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def process_pool(name: str, size: int) -> ThreadPoolExecutor:
+    """This process's pool of ``size`` threads named ``name``, made on first use and
+    made anew in a forked child (threads do not survive a fork)."""
+    key = (os.getpid(), name)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            for stale in [k for k in _pools if k[0] != key[0]]:
+                del _pools[stale]
+            pool = _pools[key] = ThreadPoolExecutor(max_workers=size, thread_name_prefix=name)
+        return pool
+
+
+def _pool() -> ThreadPoolExecutor:
+    return process_pool("nanovod-fetch", POOL_THREADS)
