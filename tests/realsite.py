@@ -6,6 +6,7 @@ and a cache as the web servers of a real site do::
     python -m tests.realsite migrate
     python -m tests.realsite serve
     python -m tests.realsite serve '{"pages": {"event": [STREAM_ID, ...]}, "synced": [...]}'
+    python -m tests.realsite manage nanovod_sync --stream STREAM_ID
 
 The last one first gives the database content (see :func:`seed`), then serves it.
 
@@ -31,7 +32,6 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests import settings as test_settings
-from wagtail_nanovod.resolver import refresh_snippet
 
 
 def _database(url: str) -> dict:
@@ -109,6 +109,7 @@ def seed(pages: dict[str, list[str]], synced=(), stale=()) -> None:
 
     from tests.testapp.models import EventPage
     from wagtail_nanovod.models import VodStream
+    from wagtail_nanovod.resolver import refresh_snippet
 
     home = Page.get_first_root_node().get_children().first()
     for slug, stream_ids in pages.items():
@@ -120,7 +121,7 @@ def seed(pages: dict[str, list[str]], synced=(), stale=()) -> None:
         page = home.add_child(instance=EventPage(title=slug.title(), slug=slug, body=body))
         page.save_revision().publish()
     for snippet in VodStream.objects.filter(stream_id__in=synced):
-        refresh_snippet(snippet)  # the snapshot reaches the row by the resolver's signal
+        refresh_snippet(snippet)  # the fetch stores the snapshot on the row
     past = datetime.now(UTC) - timedelta(minutes=1)
     VodStream.objects.filter(stream_id__in=stale).update(fresh_until=past)
     caches["default"].clear()
@@ -157,5 +158,10 @@ if __name__ == "__main__":
             # (over a second) per test.
             seed(**json.loads(spec))
             serve()
+        case ["manage", *command]:
+            # A management command, as an operator runs it beside the web servers.
+            call_command(*command)
         case _:
-            sys.exit("usage: python -m tests.realsite migrate | serve [SEED_JSON]")
+            sys.exit(
+                "usage: python -m tests.realsite migrate | serve [SEED_JSON] | manage COMMAND ..."
+            )

@@ -40,6 +40,7 @@ from wagtail_nanovod import locks, resolver
 from wagtail_nanovod.client import BintuClient
 from wagtail_nanovod.exceptions import BintuError
 from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.parsing import parse_stream
 from wagtail_nanovod.resolver import refresh_snippet
 from wagtail_nanovod.testing import FakeBintu, Fault
 
@@ -136,6 +137,12 @@ FAULTS = [
     Case("429-retry-after-too-long", lambda r: Fault.rate_limited(60), "rate_limited", 1),
     Case("malformed-json", lambda r: Fault.malformed_json(), "bad_response", 1),
     Case("wrong-type-json", lambda r: Fault.wrong_type_json(), "bad_response", 1),
+    # Valid JSON whose documented fields bintu garbled: unreadable, never "no recordings".
+    Case("garbled-state", lambda r: Fault.garbled("state", 5), "bad_response", 1),
+    Case("garbled-playout", lambda r: Fault.garbled("playout", "web"), "bad_response", 1),
+    Case("garbled-web", lambda r: Fault.garbled("playout.web", {}), "bad_response", 1),
+    Case("garbled-web-item", lambda r: Fault.garbled("playout.web.1", "vod"), "bad_response", 1),
+    Case("garbled-url", lambda r: Fault.garbled("playout.web.1.url", 7), "bad_response", 1),
     Case("redirect-to-another-host", _redirect_elsewhere, "bad_response", 1),
     Case(
         "oversized",
@@ -434,8 +441,11 @@ def test_a_first_view_of_a_never_synced_stream_waits_for_one_fetch_at_most(
 @pytest.mark.parametrize("case", FAILING, ids=str)
 def test_no_error_of_a_failed_call_carries_the_key(case, bintu, settings, request):
     arm(case, bintu, settings, request)
+    stream_id = bintu.add_stream()
+    bintu.add_recording(stream_id)
     with pytest.raises(BintuError) as raised:
-        BintuClient().stream_info(bintu.add_stream())
+        # A garbled answer passes the transport and fails where it is read.
+        parse_stream(BintuClient().stream_info(stream_id), expected_id=stream_id)
     assert raised.value.reason == case.reason
     chain, error = [], raised.value
     while error is not None:

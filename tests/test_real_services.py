@@ -343,3 +343,51 @@ def test_once_the_circuit_opens_in_one_server_the_other_does_not_call_bintu(shar
         time.sleep(0.5)
         assert bintu.calls() == 3
         assert "bintu circuit open" in two.log.read_text()
+
+
+def test_one_request_per_stream_is_in_flight_whoever_asks_across_processes(shared_site, bintu):
+    """Three ``nanovod_sync --stream`` processes and two web servers refreshing one
+    stream at the same moment: bintu never answers two Stream Info requests of it at once.
+    """
+    sid = _add_stream(bintu, "us")
+    shared_site.nanovod.update(FRESH_SECONDS=1, ACTIVE_FRESH_SECONDS=1)
+    with shared_site.servers(2, pages={"event": [sid]}, synced=[sid]) as [one, two]:
+        bintu.reset_requests()
+        # Each request slow enough that all of them overlap.
+        bintu.inject(Fault.latency(1.5))
+        env = {
+            **os.environ,
+            "NANOVOD_TEST_DATABASE_URL": shared_site.database,
+            "NANOVOD_TEST_CACHE_URL": shared_site.cache,
+            "NANOVOD_FAKE_BINTU": json.dumps(shared_site.nanovod),
+        }
+        syncs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.realsite",
+                    "manage",
+                    "nanovod_sync",
+                    "--stream",
+                    sid,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline and any(p.poll() is None for p in syncs):
+            # Page views meanwhile: a stale snapshot queues a background refresh too.
+            _visit_together([one, two], "/event/", 4)
+            time.sleep(0.2)
+        outputs = [process.communicate(timeout=30)[0] for process in syncs]
+        assert [process.returncode for process in syncs] == [0, 0, 0], outputs
+        assert all("No failures." in output for output in outputs), outputs
+        assert bintu.calls(sid) >= 1
+        assert bintu.most_concurrent_calls(sid) == 1
+        assert _states(one.get("/event/")) == ["ready"]
