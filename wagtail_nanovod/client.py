@@ -164,16 +164,20 @@ class BintuClient:
                 allow_redirects=False,
                 stream=True,
             )
+        # Raised "from None": the exceptions below ours hold frames of requests, urllib3
+        # and http.client whose local variables include the request as sent, key header
+        # and all, and error trackers record every frame of a chain. What they would
+        # tell is in our message.
         except requests.Timeout as exc:
             _forget_request(exc)
             raise BintuUnreachable(
                 f"bintu did not answer within {self.timeout:g}s", stream_id=stream_id
-            ) from exc
+            ) from None
         except requests.RequestException as exc:
             _forget_request(exc)
             raise BintuUnreachable(
-                f"could not connect to bintu: {type(exc).__name__}", stream_id=stream_id
-            ) from exc
+                f"could not connect to bintu: {_describe(exc)}", stream_id=stream_id
+            ) from None
         with response:
             _raise_for_status(response, stream_id, secret=self._api_key)
             body = self._read_body(response, deadline, stream_id)
@@ -206,9 +210,20 @@ class BintuClient:
         except requests.RequestException as exc:
             _forget_request(exc)
             raise BintuUnreachable(
-                f"bintu's answer broke off: {type(exc).__name__}", stream_id=stream_id
-            ) from exc
+                f"bintu's answer broke off: {_describe(exc)}", stream_id=stream_id
+            ) from None  # as above: the frames below hold the request
         return b"".join(chunks)
+
+
+def _describe(exc: requests.RequestException) -> str:
+    """The kind of a transport failure and its innermost cause, by type name only (the
+    messages of the errors below carry URLs, and nothing of theirs is needed here)."""
+    names = [type(exc).__name__]
+    inner = exc.__context__
+    while inner is not None and len(names) < 4:
+        names.append(type(inner).__name__)
+        inner = inner.__cause__ or inner.__context__
+    return names[0] + (f" ({names[-1]})" if len(names) > 1 else "")
 
 
 def _forget_request(exc: requests.RequestException) -> None:

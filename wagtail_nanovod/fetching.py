@@ -221,7 +221,7 @@ def _wait_for(
         cached = cache.get_many(keys)
         for sid in pending:
             entry = Snapshot.from_data(sid, cached.get(cache_key(sid)))
-            news = entry is not None and (entry.last_news or 0) >= started - 1
+            news = entry is not None and (entry.last_news or 0) >= started
             if news or locks.fetching_key(sid) not in cached:
                 # Their answer is in, or their fetch ended (maybe with a cache flushed).
                 found[sid] = newest((known or {}).get(sid), entry) or Snapshot(sid)
