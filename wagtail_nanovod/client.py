@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 from . import __version__
-from .conf import nanovod_settings
+from .conf import Secret, nanovod_settings
 from .exceptions import (
     AuthenticationFailed,
     BadResponse,
@@ -73,7 +73,8 @@ class BintuClient:
         retries: int | None = None,
     ) -> None:
         self.api_url = (api_url or nanovod_settings.API_URL).rstrip("/")
-        self._api_key = api_key if api_key is not None else nanovod_settings.API_KEY
+        # Masked wherever it is shown, whoever passed it (see conf.Secret).
+        self._api_key = Secret(api_key if api_key is not None else nanovod_settings.API_KEY)
         self.timeout = float(timeout if timeout is not None else nanovod_settings.TIMEOUT)
         self.retries = int(retries if retries is not None else nanovod_settings.RETRIES)
         self.backoff = float(nanovod_settings.RETRY_BACKOFF)
