@@ -154,6 +154,11 @@ class Secret(str):
     __slots__ = ()
     MASK = "********"
 
+    def __new__(cls, value: str = "") -> Secret:
+        if isinstance(value, Secret):
+            return value  # str(value) would be the mask
+        return super().__new__(cls, value)
+
     def __repr__(self) -> str:
         return repr(self.MASK) if self else "''"
 
