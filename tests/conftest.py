@@ -51,6 +51,15 @@ def _empty_task_queue():
 
 
 @pytest.fixture(autouse=True)
+def _background_settled():
+    """No test's background refresh outlives it (and writes into the next test's rows)."""
+    yield
+    from wagtail_nanovod.testing import wait_for_background_refreshes
+
+    assert wait_for_background_refreshes(30), "background refreshes still running"
+
+
+@pytest.fixture(autouse=True)
 def _empty_caches():
     """Every test starts with empty caches: nothing carries over between tests."""
     from wagtail_nanovod import locks

@@ -1,5 +1,7 @@
 """The only settings module of the test suite."""
 
+import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -58,7 +60,19 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        # The test database is a file, not shared memory: background refreshes write from
+        # threads of their own, and SQLite's shared-memory mode refuses a second writer at
+        # once ("table is locked") where a file makes it wait its turn, as on a site.
+        "TEST": {
+            "NAME": os.path.join(tempfile.gettempdir(), f"nanovod-tests-{os.getpid()}.sqlite3")
+        },
+        "OPTIONS": {"timeout": 20},
+    }
+}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 STATIC_URL = "/static/"

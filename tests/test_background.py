@@ -87,7 +87,8 @@ def test_a_page_of_fifty_stale_streams_starts_a_bounded_number_of_threads(
     started = [t for t in _our_threads() if t.ident not in before]
     assert len(started) <= BACKGROUND_THREADS
     # Every stale stream is refreshed once, by those few threads.
-    assert _eventually(lambda: bintu.calls() == 50)
+    _eventually(lambda: bintu.calls() >= 50)
+    assert bintu.calls() == 50
     assert {bintu.calls(s.stream_id_str) for s in snippets} == {1}
     assert len([t for t in _our_threads() if t.ident not in before]) <= BACKGROUND_THREADS
 

@@ -391,3 +391,75 @@ def test_one_request_per_stream_is_in_flight_whoever_asks_across_processes(share
         assert bintu.calls(sid) >= 1
         assert bintu.most_concurrent_calls(sid) == 1
         assert _states(one.get("/event/")) == ["ready"]
+
+
+SOAK_SECONDS = 20
+FAULT_CYCLE = [
+    None,
+    Fault.status(503),
+    Fault.garbled("playout.web", "none"),
+    Fault.malformed_json(),
+    Fault.wrong_type_json(),
+    Fault.latency(0.3),
+    Fault.garbled("state", ["ended"]),
+    Fault.drop_connection(),
+    Fault.oversized(3_000_000),
+    Fault.status(429, headers={"Retry-After": "1"}),
+    Fault.garbled("playout.web.1.url", 7),
+]
+
+
+def test_soak_page_views_while_bintu_misbehaves_and_the_cache_is_flushed(
+    shared_site, redis_server, bintu
+):
+    """Two servers, visitors in threads, every snapshot stale at once (every view queues
+    a refresh) while bintu cycles through its faults and Redis is flushed now and then:
+    every view a 200, every block a player of its recording, the key nowhere."""
+    regions = ["eu", "us", "au", "eu", "us", "au"]
+    streams = [_add_stream(bintu, region) for region in regions]
+    shared_site.nanovod.update(
+        TIMEOUT=1.0,
+        FRESH_SECONDS=0,
+        ACTIVE_FRESH_SECONDS=0,
+        ERROR_SECONDS=0,
+        MAX_ERROR_SECONDS=0,
+        CIRCUIT_FAILURES=10_000,
+        MAX_RESPONSE_BYTES=1_000_000,
+    )
+    with shared_site.servers(2, pages={"event": streams}, synced=streams) as [one, two]:
+        bintu.reset_requests()
+        views, problems = [], []
+        stop = time.monotonic() + SOAK_SECONDS
+
+        def visitor(server):
+            while time.monotonic() < stop:
+                response = requests.get(server.url + "/event/", timeout=30)
+                views.append(response.status_code)
+                if response.status_code != 200:
+                    problems.append(f"HTTP {response.status_code}")
+                elif TEST_KEY in response.text:
+                    problems.append("the key in a page")
+                elif _regions(response.text) != regions:
+                    problems.append("a recording lost: " + " ".join(_states(response.text)))
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            visits = [pool.submit(visitor, server) for server in (one, two, one, two)]
+            step = 0
+            while time.monotonic() < stop:
+                bintu.clear_faults()
+                if FAULT_CYCLE[step % len(FAULT_CYCLE)] is not None:
+                    bintu.inject(FAULT_CYCLE[step % len(FAULT_CYCLE)])
+                if step % 4 == 3:
+                    redis_server.flush()
+                step += 1
+                time.sleep(0.3)
+            bintu.clear_faults()
+            for visit in visits:
+                visit.result()
+        assert problems == []
+        assert len(views) > 100
+        assert bintu.calls() > 2 * len(streams)  # the refreshes did meet the faults
+        for server in (one, two):
+            assert TEST_KEY not in server.log.read_text()
+        snapshots = shared_site.snapshots()
+        assert {snapshots[sid][0] for sid in streams} == {"ready"}

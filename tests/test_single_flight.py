@@ -19,7 +19,8 @@ from wagtail_nanovod.testing import Fault
 
 from .conftest import queued_refreshes, run_queued_refreshes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the content types a transactional test flushes come back after it.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def together(*calls):
@@ -50,14 +51,16 @@ def test_refreshes_that_find_a_fetch_running_wait_for_it_and_report_its_result(
 
     sync, now, page_worker = together(
         lambda: refresh_snippet(VodStream.objects.get()),
-        lambda: admin_client.post(refresh_url, follow=True),
+        lambda: admin_client.post(refresh_url),
         lambda: resolver.refresh(snippet.stream_id_str),
     )
     # One request answered all three, and each reports what it said.
     assert bintu.calls(snippet.stream_id_str) == 1
     assert sync.stream.latest_recording.url == url
     assert page_worker.stream.latest_recording.url == url
-    assert "verified with nanoStream: Ready, 1 recording" in now.content.decode()
+    assert now.status_code == 302
+    edit = admin_client.get(now["Location"]).content.decode()  # with the message
+    assert "verified with nanoStream: Ready, 1 recording" in edit
     assert VodStream.objects.get().status == "ready"
 
 

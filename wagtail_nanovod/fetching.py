@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from django.core.cache import caches
 from django.db import connections
@@ -136,7 +136,7 @@ def _ask_all(
     # Each call gets what is left of the page's budget, and the page waits that long,
     # plus a moment for the failures to come back.
     client = BintuClient(timeout=max(deadline - time.monotonic(), 0.01))
-    futures = {pool.submit(_ask, client, sid, known[sid]): sid for sid in ids}
+    futures = {in_background(pool, _ask, client, sid, known[sid]): sid for sid in ids}
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0) + _RETURN_SECONDS)
     outcomes = {futures[future]: future.result() for future in done}
     store(outcomes, previous=known)
@@ -293,3 +293,37 @@ def process_pool(name: str, size: int) -> ThreadPoolExecutor:
 
 def _pool() -> ThreadPoolExecutor:
     return process_pool("nanovod-fetch", POOL_THREADS)
+
+
+# Work handed to the pools and not finished yet, so that tests (ours and sites') can wait
+# for the background to settle before they look.
+_pending: set[Future] = set()
+
+
+def in_background(pool: ThreadPoolExecutor, function, *args) -> Future:
+    """``pool.submit(function, *args)``, remembered until it is done."""
+    future = pool.submit(function, *args)
+    with _pools_lock:
+        _pending.add(future)
+    future.add_done_callback(_forget_future)
+    return future
+
+
+def _forget_future(future: Future) -> None:
+    with _pools_lock:
+        _pending.discard(future)
+
+
+def wait_until_idle(timeout: float = 30.0) -> bool:
+    """Wait for the refreshes and fetches this process runs in the background to end;
+    whether they all did within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _pools_lock:
+            pending = list(_pending)
+        if not pending:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        wait(pending, timeout=remaining)

@@ -59,7 +59,7 @@ def schedule_refresh(stream_ids: Iterable[str]) -> list[str]:
         owner = owned[locks.queued_key(stream_id)]
         if immediate:
             # The immediate backend would run bintu's call inside the page render.
-            _pool().submit(_refresh_in_pool, stream_id, owner)
+            fetching.in_background(_pool(), _refresh_in_pool, stream_id, owner)
             continue
         try:
             refresh_stream.using(backend=alias).enqueue(stream_id, owner)

@@ -41,7 +41,27 @@ from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["FakeBintu", "Fault", "Headers", "ReceivedRequest", "fake_bintu"]
+__all__ = [
+    "FakeBintu",
+    "Fault",
+    "Headers",
+    "ReceivedRequest",
+    "fake_bintu",
+    "wait_for_background_refreshes",
+]
+
+
+def wait_for_background_refreshes(timeout: float = 30.0) -> bool:
+    """Wait until the refreshes this process runs in the background (the immediate task
+    backend's, and first fetches that outlived a page's ``TIMEOUT``) have ended.
+
+    Call it before asserting what a refresh stored, and between tests, so that one
+    test's background work does not write into the next one's database.
+    """
+    from .fetching import wait_until_idle
+
+    return wait_until_idle(timeout)
+
 
 #: Storage regions, each served by its own server (see ``FakeBintu.region_urls``).
 REGIONS = ("eu", "us", "au")
