@@ -96,3 +96,30 @@ def test_a_page_of_fifty_stale_streams_starts_a_bounded_number_of_threads(
 def _our_threads():
     """The threads this package started (the fake's server threads are not ours)."""
     return [thread for thread in threading.enumerate() if thread.name.startswith("nanovod")]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_background_refreshes_reuse_their_http_connections(
+    settings, client, make_event_page, immediate_backend
+):
+    from wagtail_nanovod.tasks import BACKGROUND_THREADS
+    from wagtail_nanovod.testing import FakeBintu, wait_for_background_refreshes
+
+    with FakeBintu(api_key=settings.WAGTAIL_NANOVOD["API_KEY"], keep_alive=True) as bintu:
+        settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, **bintu.settings()}
+        snippets = []
+        for n in range(20):
+            stream_id = bintu.add_stream()
+            bintu.add_recording(stream_id)
+            snippets.append(VodStream.objects.create(stream_id=stream_id, title=f"Talk {n}"))
+        page = make_event_page(snippets)
+        client.get(page.url)  # all never fetched: one bounded round, in the fetch pool
+        VodStream.objects.update(fresh_until=None)
+        caches["default"].clear()
+        bintu.reset_requests()
+        client.get(page.url)  # all stale: twenty background refreshes
+        assert wait_for_background_refreshes(30)
+        refreshes = [r for r in bintu.requests if r.server == "api"]
+        assert len(refreshes) == 20
+        # Each of the few background threads keeps its connection to bintu.
+        assert len({request.connection for request in refreshes}) <= BACKGROUND_THREADS

@@ -15,20 +15,15 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from wagtail_nanovod.models import VodStream
-from wagtail_nanovod.testing import Fault
+from wagtail_nanovod.reasons import describe_reason
 
 from .conftest import TEST_KEY, run_queued_refreshes
+from .test_faults import FAILING, arm, elsewhere  # noqa: F401  (elsewhere: a fixture arm uses)
 
-# Each garbled in its own way; each was once read as "this stream has no recordings".
-GARBLED = {
-    "state-number": Fault.garbled("state", 5),
-    "playout-string": Fault.garbled("playout", "web"),
-    "web-object": Fault.garbled("playout.web", {"type": "vod"}),
-    "web-item-string": Fault.garbled("playout.web.1", "vod"),
-    "url-number": Fault.garbled("playout.web.1.url", 7),
-    "tags-string": Fault.garbled("tags", "event:keynote"),
-}
-by_garble = pytest.mark.parametrize("fault", GARBLED.values(), ids=GARBLED)
+# Every way bintu fails (test_faults.py's table: latency past TIMEOUT, hang, 5xx, 429,
+# malformed JSON, wrongly typed JSON, garbled fields, redirect, oversized, dropped and
+# refused connections), through each path that asks bintu.
+by_fault = pytest.mark.parametrize("case", FAILING, ids=str)
 
 
 def url(name, *args):
@@ -50,67 +45,70 @@ def played(bintu, make_snippet, make_event_page):
 
 
 @pytest.mark.django_db
-@by_garble
-def test_refresh_now_keeps_the_recording_and_says_the_answer_was_unreadable(
-    fault, bintu, played, admin_client, client
+@by_fault
+def test_refresh_now_keeps_the_recording_and_says_what_went_wrong(
+    case, bintu, settings, request, played, admin_client, client
 ):
     snippet, page = played
-    bintu.inject(fault)
+    arm(case, bintu, settings, request)
     response = admin_client.post(url("refresh", snippet.pk), follow=True)
-    assert "could not be checked: nanoStream sent an answer that could not be read" in (
-        response.content.decode()
-    )
+    said = f"could not be checked: {describe_reason(case.reason)}; the last known state is kept"
+    assert said in response.content.decode().replace("&#x27;", "'")
     stored = VodStream.objects.get()
     assert (stored.status, stored.recording_count, stored.last_error) == (
         "ready",
         1,
-        "bad_response",
+        case.reason,
     )
     still_plays(client, page)
 
 
 @pytest.mark.django_db
-@by_garble
-def test_sync_counts_an_unreadable_answer_as_failed(fault, bintu, played, client):
+@by_fault
+def test_sync_counts_the_failure(case, bintu, settings, request, played, client):
     snippet, page = played
-    bintu.inject(fault)
+    arm(case, bintu, settings, request)
     out = io.StringIO()
     call_command("nanovod_sync", "--stream", snippet.stream_id_str, stdout=out)
     report = out.getvalue()
     assert "No failures" not in report
     assert "Failed: 1." in report
-    assert "[bad_response]" in report
+    assert f"[{case.reason}]" in report
     still_plays(client, page)
 
 
 @pytest.mark.django_db
-@by_garble
-def test_the_worker_and_the_state_endpoint_keep_the_recording(fault, bintu, played, client):
+@by_fault
+def test_the_worker_and_the_state_endpoint_keep_the_recording(
+    case, bintu, settings, request, played, client
+):
     snippet, page = played
     sid = snippet.stream_id_str
     VodStream.objects.update(fresh_until=None)
     caches["default"].clear()
-    bintu.inject(fault)
+    arm(case, bintu, settings, request)
     for _ in range(2):
         answer = client.get("/nanovod/state/", {"id": sid}).json()["streams"][sid]
         assert answer["state"] == "ready"
         run_queued_refreshes()
-    assert VodStream.objects.get().last_error == "bad_response"
+    assert VodStream.objects.get().last_error == case.reason
     still_plays(client, page)
 
 
 @pytest.mark.django_db
-@by_garble
-def test_an_import_under_an_unreadable_answer_is_saved_unverified(fault, bintu, admin_client):
+@by_fault
+def test_an_import_under_the_fault_is_saved_unverified(
+    case, bintu, settings, request, admin_client
+):
     sid = bintu.add_stream(tags=["title:Opening night"])
     bintu.add_recording(sid, region="us")
-    bintu.inject(fault, stream_id=sid)
+    arm(case, bintu, settings, request)
     response = admin_client.post(url("import"), {"stream": [sid]}, follow=True)
-    assert "not verified yet: nanoStream sent an answer that could not be read" in (
-        response.content.decode()
-    )
+    said = f"Saved, not verified yet: {describe_reason(case.reason)}"
+    assert said in response.content.decode().replace("&#x27;", "'")
     stored = VodStream.objects.get()
-    assert (stored.last_error, stored.status) == ("bad_response", "unavailable")
+    assert (stored.last_error, stored.status) == (case.reason, "unavailable")
     bintu.clear_faults()
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "API_URL": bintu.api_url}
     admin_client.post(url("refresh", stored.pk))
     assert VodStream.objects.get().status == "ready"

@@ -240,6 +240,8 @@ class ReceivedRequest:
     headers: Headers
     stream_id: str | None  # Stream Info id, or the stream owning a requested file
     time: float = field(default_factory=time.monotonic)  # to check back-off delays
+    #: The client's end of the TCP connection ("127.0.0.1:54321"): one per connection.
+    connection: str = ""
 
 
 @dataclass
@@ -276,8 +278,13 @@ class FakeBintu:
     Use it as a context manager, or call ``start()`` and ``stop()``. Everything is thread-safe.
     """
 
-    def __init__(self, api_key: str = "made-up-test-key") -> None:
+    def __init__(self, api_key: str = "made-up-test-key", *, keep_alive: bool = False) -> None:
+        """*keep_alive*: the API server keeps connections open between requests (HTTP/1.1),
+        as bintu does, so that a test can see a client reuse them (``connection`` of each
+        received request). Off by default: faults close connections, which makes a client
+        that reuses them retry."""
         self.api_key = api_key
+        self.keep_alive = keep_alive
         self._lock = threading.Lock()
         self._streams: dict[str, _Stream] = {}
         self._files: dict[tuple[str, str], _File] = {}  # (region, path) -> file
@@ -304,7 +311,10 @@ class FakeBintu:
         servers: list[_Server] = []
         try:
             for name in ("api", *REGIONS):
-                servers.append(_Server(self, name, _ApiHandler if name == "api" else _FileHandler))
+                handler = _FileHandler
+                if name == "api":
+                    handler = _KeepAliveApiHandler if self.keep_alive else _ApiHandler
+                servers.append(_Server(self, name, handler))
         except BaseException:
             for server in servers:
                 server.server_close()
@@ -699,7 +709,15 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             name = name.lower()
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        request = ReceivedRequest(self.server.name, self.command, path, query, headers, stream_id)
+        request = ReceivedRequest(
+            self.server.name,
+            self.command,
+            path,
+            query,
+            headers,
+            stream_id,
+            connection="{}:{}".format(*self.client_address[:2]),
+        )
         self.server.bintu._record(request)
 
     def send(
@@ -806,6 +824,10 @@ def _replace(payload: Any, path: tuple[str | int, ...], value: Any) -> None:
     for step in path[:-1]:
         target = target[step] if isinstance(target, list) else target.setdefault(step, {})
     target[path[-1]] = value
+
+
+class _KeepAliveApiHandler(_ApiHandler):
+    protocol_version = "HTTP/1.1"
 
 
 class _FileHandler(_Handler):
