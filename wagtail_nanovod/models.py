@@ -35,11 +35,6 @@ from .snapshot import (
     state_of,
 )
 
-# Parsed answers by (stream id, synced_at): a stored answer changes only with synced_at,
-# and a Stream is immutable. Bounded; the oldest goes first.
-_parsed_streams: dict[tuple, Stream] = {}
-PARSED_STREAMS_SIZE = 4096
-
 STREAM_ID_HELP = _(
     "The stream's id in nanoStream Cloud, a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba "
     "(the dashboard shows it on the stream's page)."
@@ -147,16 +142,12 @@ class StoredSnapshot(models.Model):
         return self.__dict__["_snapshot"]
 
     def _stored_stream(self) -> Stream | None:
+        # Decoded on every read: a page whose players are remembered, and a stale page
+        # whose refreshes are queued, never read it; a process-local memo of parsed
+        # answers did not pay for itself in the benchmark.
         if not self.snapshot_json:
             return None
-        key = (self.stream_id_str, self.synced_at)
-        stream = _parsed_streams.get(key)
-        if stream is None:
-            stream = Stream.from_dict(json.loads(self.snapshot_json))
-            if len(_parsed_streams) >= PARSED_STREAMS_SIZE:
-                _parsed_streams.pop(next(iter(_parsed_streams)), None)
-            _parsed_streams[key] = stream
-        return stream
+        return Stream.from_dict(json.loads(self.snapshot_json))
 
     def keep(self, snapshot: Snapshot) -> None:
         """Put ``snapshot`` in the columns (not saved). The caller has merged it
@@ -185,6 +176,11 @@ class StoredSnapshot(models.Model):
     def is_known(self) -> bool:
         """Whether bintu ever answered for this stream (no JSON decoded)."""
         return bool(self.snapshot_json or self.last_error)
+
+    def last_news(self) -> float | None:
+        """When bintu last answered, with a stream or a failure (no JSON decoded)."""
+        times = [t.timestamp() for t in (self.synced_at, self.last_error_at) if t]
+        return max(times, default=None)
 
 
 class VodStreamQuerySet(models.QuerySet):

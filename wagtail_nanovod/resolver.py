@@ -145,11 +145,12 @@ def _refresh_pending(last_news: dict[str, float | None], now: float) -> bool:
     """
     if locks.circuit_open_until() > now:
         return True
+    fetch_seconds = locks.fetch_seconds()
     for sid, news in last_news.items():
         pending = False
         for key, seconds in (
             (locks.queued_key(sid), locks.QUEUED_SECONDS),
-            (locks.fetching_key(sid), locks.fetch_seconds()),
+            (locks.fetching_key(sid), fetch_seconds),
         ):
             until = locks.remembered_until(key)
             if until <= now:
@@ -213,6 +214,12 @@ def resolve_snippets(streams: Iterable[VodStream]) -> None:
         if not stream.is_fresh(now):
             by_id.setdefault(stream.stream_id_str, []).append(stream)
     if not by_id:
+        return
+    if all(group[0].is_known() for group in by_id.values()) and _refresh_pending(
+        {sid: group[0].last_news() for sid, group in by_id.items()}, time.time()
+    ):
+        # Stale, and already being refreshed (or bintu is down): shown as they are, with
+        # nothing decoded (the common case of a stale page during an outage).
         return
     known = {sid: group[0].snapshot for sid, group in by_id.items() if group[0].is_known()}
     outcome = resolve_many(by_id, known=known)
