@@ -129,7 +129,7 @@ def _ask_all(
     if len(ids) == 1:
         sid = ids[0]
         outcome = {sid: _ask(BintuClient(), sid, known[sid])}
-        store(outcome, previous=known)
+        store(outcome)
         locks.release({locks.fetching_key(sid): owned.pop(locks.fetching_key(sid))})
         return outcome
     pool = _pool()
@@ -139,21 +139,21 @@ def _ask_all(
     futures = {in_background(pool, _ask, client, sid, known[sid]): sid for sid in ids}
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0) + _RETURN_SECONDS)
     outcomes = {futures[future]: future.result() for future in done}
-    store(outcomes, previous=known)
+    store(outcomes)
     locks.release({key: owned.pop(key) for key in [locks.fetching_key(s) for s in outcomes]})
     for future in late:
         # Still asking after the page's deadline: stored by itself when it ends.
         sid = futures[future]
         future.add_done_callback(
-            _store_late(sid, known, {locks.fetching_key(sid): owned.pop(locks.fetching_key(sid))})
+            _store_late(sid, {locks.fetching_key(sid): owned.pop(locks.fetching_key(sid))})
         )
     return outcomes
 
 
-def _store_late(sid: str, known: dict[str, Snapshot], owned: dict[str, str]):
+def _store_late(sid: str, owned: dict[str, str]):
     def store_it(future) -> None:
         try:
-            store({sid: future.result()}, previous=known)
+            store({sid: future.result()})
         except Exception:
             logger.warning("Could not store the answer for stream %s", sid, exc_info=True)
         finally:
@@ -234,7 +234,7 @@ def _wait_for(
     return found
 
 
-def store(outcomes: dict[str, Snapshot], *, previous: dict[str, Snapshot]) -> None:
+def store(outcomes: dict[str, Snapshot]) -> None:
     """Keep the outcomes of fetches: the cache, the rows, purges, the circuit.
 
     Rows are rewritten with the outcome, which was merged from the newest copy read
