@@ -223,7 +223,7 @@ def test_the_listing_shows_state_region_recordings_and_sync_time(editor, make_sn
 
 def test_the_streams_have_their_own_admin_menu_item(editor, bintu):
     page = editor.get(reverse("wagtailadmin_home")).content.decode()
-    assert '"nanoStream"' in page
+    assert '"Streams"' in page
     assert f'"{url("list")}"' in page
 
 
@@ -485,3 +485,39 @@ def test_the_listing_shows_no_import_link_without_the_add_permission(viewer, bin
     response = viewer.get(url("list"))
     assert response.status_code == 200
     assert url("import") not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "https://dashboard.nanostream.cloud/stream/{id}",
+        "https://dashboard.nanostream.cloud/playout/{id}?tab=web",
+        "https://dashboard.nanostream.cloud/webcaster/{id}/",
+        "  {ID}  ",
+    ],
+)
+def test_a_dashboard_url_pasted_as_the_stream_id_is_read_for_its_id(pasted, editor, bintu):
+    stream_id = bintu.add_stream()
+    value = pasted.format(id=stream_id, ID=stream_id.upper())
+    response = editor.post(url("add"), create_data(value))
+    assert response.status_code == 302
+    assert VodStream.objects.get().stream_id_str == stream_id
+
+
+def test_a_url_without_a_stream_id_is_a_form_error(editor, bintu):
+    dashboard = "https://dashboard.nanostream.cloud/streams"
+    response = editor.post(url("add"), create_data(dashboard))
+    assert response.status_code == 200
+    assert "This is not a nanoStream stream ID" in text(response)
+    assert not VodStream.objects.exists()
+
+
+def test_the_recordings_table_shows_where_each_plays_from_with_the_snippets_region(
+    editor, bintu, make_snippet
+):
+    snippet = make_snippet(regions=("eu",), region="au")
+    page = text(editor.get(url("edit", snippet.pk)))
+    table = page[page.index("Rendition ID") :]
+    assert "Australia" in table and "Europe" not in table
+    # ...which is where the preview plays it from.
+    assert 'data-nanovod-region="au"' in editor.get(url("edit", snippet.pk)).content.decode()

@@ -174,7 +174,7 @@ def published(editor, site):
     messages = page.locator(".messages")
 
     page.get_by_role("link", name="nanoStream", exact=True).click()
-    page.get_by_role("link", name="Add nanoStream recording").click()
+    page.get_by_role("link", name="Add stream").click()
     page.locator("#id_stream_id").fill(QA_STREAM_ID)
     page.locator("#id_title").fill("Q&A")
     page.get_by_role("button", name="Choose an image").click()
@@ -191,7 +191,7 @@ def published(editor, site):
     page.locator("#id_summary").fill("The audience asks, the speakers answer.")
     page.get_by_role("button", name="Insert a block").click()
     page.get_by_role("option", name="Recorded stream").click()
-    page.get_by_role("button", name="Choose nanoStream recording").click()
+    page.get_by_role("button", name="Choose stream").click()
     chooser = page.locator(".modal-content")
     chooser.get_by_role("textbox", name="Search term").fill("Q&A")
     chooser.get_by_role("link", name="Q&A", exact=True).click()

@@ -263,7 +263,7 @@ def test_sync_of_one_stream(bintu, make_snippet):
     ("stream_id", "message"),
     [
         ("1dec3bbc-758b-4879", "is not a nanoStream stream id"),
-        ("1dec3bbc-758b-4879-a202-7ae877d511ba", "No nanoStream recording is registered"),
+        ("1dec3bbc-758b-4879-a202-7ae877d511ba", "No stream is registered"),
     ],
 )
 def test_sync_of_an_unknown_stream_says_so(bintu, stream_id, message):

@@ -7,7 +7,7 @@ class WagtailNanovodConfig(AppConfig):
 
     name = "wagtail_nanovod"
     label = "wagtail_nanovod"
-    verbose_name = _("nanoStream recordings")
+    verbose_name = _("nanoStream")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -46,7 +46,7 @@ class StreamIdsField(forms.MultipleChoiceField):
     """Ticked stream ids: any stream id is a valid choice, bintu decides whether it exists."""
 
     default_error_messages = {
-        "invalid_choice": _("%(value)s is not a nanoStream stream id."),
+        "invalid_choice": _("%(value)s is not a nanoStream stream ID."),
     }
 
     def valid_value(self, value) -> bool:

@@ -9,6 +9,7 @@ answer changes them, is :mod:`wagtail_nanovod.snapshot`'s to say; this module st
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 
@@ -21,8 +22,8 @@ from wagtail.search import index
 
 from .captions import CaptionBlock, Track, tracks_of
 from .conf import DEFAULTS, nanovod_settings
-from .exceptions import ConfigurationError
-from .parsing import Stream
+from .exceptions import ConfigurationError, InvalidStreamId
+from .parsing import Stream, stream_id_from_text
 from .playback import AUTO_REGION, Playback, playback
 from .snapshot import (
     LIVE,
@@ -36,8 +37,8 @@ from .snapshot import (
 )
 
 STREAM_ID_HELP = _(
-    "The stream's id in nanoStream Cloud, a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba "
-    "(the dashboard shows it on the stream's page)."
+    "The stream's ID in nanoStream Cloud, a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba, "
+    "or the address of the stream's page in the nanoStream dashboard."
 )
 
 
@@ -56,18 +57,31 @@ def region_choices() -> list[tuple[str, str]]:
     ]
 
 
+class StreamIdFormField(forms.UUIDField):
+    """A stream ID as an editor gives it: the ID, or the stream's dashboard URL."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            # What is neither an ID nor a dashboard URL is left to the UUID field, whose
+            # error says what an ID looks like.
+            with contextlib.suppress(InvalidStreamId):
+                value = stream_id_from_text(value)
+        return super().to_python(value)
+
+
 class StreamIdField(models.UUIDField):
-    """A UUID field whose form error says what a stream id looks like."""
+    """A UUID field that reads dashboard URLs and says what a stream ID looks like."""
 
     def formfield(self, **kwargs):
-        kwargs.setdefault("form_class", forms.UUIDField)
+        kwargs.setdefault("form_class", StreamIdFormField)
         kwargs.setdefault(
             "error_messages",
             {
                 "invalid": _(
-                    "This is not a nanoStream stream id. A stream id is a UUID: 32 hex "
+                    "This is not a nanoStream stream ID. A stream ID is a UUID: 32 hex "
                     "digits in groups of 8-4-4-4-12, such as "
-                    "1dec3bbc-758b-4879-a202-7ae877d511ba."
+                    "1dec3bbc-758b-4879-a202-7ae877d511ba; the address of the stream's "
+                    "page in the nanoStream dashboard works too."
                 )
             },
         )
@@ -203,7 +217,7 @@ class VodStream(index.Indexed, StoredSnapshot):
 
     STATUS_CHOICES = STATUS_CHOICES
 
-    stream_id = StreamIdField(_("stream id"), unique=True, help_text=STREAM_ID_HELP)
+    stream_id = StreamIdField(_("stream ID"), unique=True, help_text=STREAM_ID_HELP)
     title = models.CharField(_("title"), max_length=255)
     description = models.TextField(_("description"), blank=True)
     region = models.CharField(
@@ -248,8 +262,10 @@ class VodStream(index.Indexed, StoredSnapshot):
     ]
 
     class Meta:
-        verbose_name = _("nanoStream recording")
-        verbose_name_plural = _("nanoStream recordings")
+        # "stream", not "nanoStream stream": Wagtail capitalises the first letter of
+        # these in titles and messages, and the product is spelt "nanoStream".
+        verbose_name = _("stream")
+        verbose_name_plural = _("streams")
         ordering = ["title"]
 
     def __str__(self) -> str:

@@ -7,10 +7,10 @@ from django.urls import reverse
 from wagtail.admin.panels import Panel
 
 from .models import region_choices
+from .playback import played_from
 from .player import PlayerOptions, render_player
 from .reasons import describe_reason
-from .regions import region_of
-from .snapshot import state_of
+from .snapshot import playable_recordings, state_of
 
 
 class StreamStatusPanel(Panel):
@@ -32,8 +32,10 @@ class StreamStatusPanel(Panel):
             state, reason = state_of(snapshot)
             region_names = dict(region_choices())
             recordings = []
-            for recording in snapshot.stream.recordings if snapshot.stream else ():
-                code = region_of(recording.url) or ""
+            # Where each plays from, with the region set on the snippet applied, as the
+            # player does; the ones this site may not play are left out, as it does.
+            for recording in playable_recordings(snapshot.stream):
+                code = played_from(recording.url, stream.region)[1]
                 recordings.append({"recording": recording, "region": region_names.get(code, code)})
             context.update(
                 saved=True,

@@ -13,10 +13,12 @@ settings in force then.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from .conf import nanovod_settings
 from .exceptions import BadResponse, InvalidStreamId
@@ -45,6 +47,24 @@ def normalize_stream_id(value: object) -> str:
     if str(parsed) != value.strip().lower():
         raise InvalidStreamId(value)
     return str(parsed)
+
+
+# The nanoStream dashboard's pages of a stream: .../stream/<id>, .../playout/<id>,
+# .../webcaster/<id> (with anything after the id).
+_DASHBOARD_PATH = re.compile(
+    r"/(?:stream|streams|playout|webcaster)/"
+    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?![0-9a-fA-F])"
+)
+
+
+def stream_id_from_text(value: object) -> str:
+    """The stream id in what an editor pasted: an id, or a URL of the stream's page in
+    the nanoStream dashboard; :class:`InvalidStreamId` when it holds neither."""
+    if isinstance(value, str) and "/" in value and len(value) <= 2000:
+        match = _DASHBOARD_PATH.search(urlsplit(value.strip()).path)
+        if match:
+            return normalize_stream_id(match[1].lower())
+    return normalize_stream_id(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,12 +98,7 @@ def playback(
     if chosen is None or state not in (READY, LIVE):
         return Playback(stream_id, state, reason, thumbnail_url=thumbnail, recordings=recordings)
 
-    url = chosen.url
-    if region != AUTO_REGION:
-        url = move_to_region(url, region)
-    storage_region = region_of(url) or (
-        region if region != AUTO_REGION else nanovod_settings.DEFAULT_REGION
-    )
+    url, storage_region = played_from(chosen.url, region)
     return Playback(
         stream_id,
         READY,
@@ -114,6 +109,17 @@ def playback(
         thumbnail_url=thumbnail,
         recordings=recordings,
     )
+
+
+def played_from(url: str, region: str = AUTO_REGION) -> tuple[str, str]:
+    """``(url, region)`` a recording plays from, with the editor's region applied: the URL
+    moved to that region's host (unless ``auto``), and the region it is then stored in."""
+    if region != AUTO_REGION:
+        url = move_to_region(url, region)
+    storage_region = region_of(url) or (
+        region if region != AUTO_REGION else nanovod_settings.DEFAULT_REGION
+    )
+    return url, storage_region
 
 
 def _choose(recordings: tuple[Recording, ...], index: int | None) -> Recording | None:

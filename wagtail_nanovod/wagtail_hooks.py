@@ -1,4 +1,4 @@
-"""Registers the VodStream snippet with its own admin menu item, "nanoStream", and the
+"""Registers the VodStream snippet with its own admin menu item, "Streams", and the
 "Broken videos" report under Reports.
 """
 
@@ -22,7 +22,7 @@ class VodStreamViewSet(SnippetViewSet):
 
     model = VodStream
     icon = "media"
-    menu_label = _("nanoStream")
+    menu_label = _("Streams")
     menu_name = "nanostream"
     add_to_admin_menu = True
     # A copy would carry another stream's id, which must be unique.

@@ -78,7 +78,7 @@ class Command(BaseCommand):
             action="append",
             dest="stream_ids",
             metavar="ID",
-            help="Only the stream with this nanoStream stream id; may be repeated.",
+            help="Only the stream with this nanoStream stream ID; may be repeated.",
         )
 
     def handle(self, *args, stale_only=False, stream_ids=None, verbosity=1, **options):
@@ -128,8 +128,7 @@ class Command(BaseCommand):
             unknown = wanted - {str(stream.stream_id) for stream in streams}
             if unknown:
                 raise CommandError(
-                    f"No nanoStream recording is registered with the stream id "
-                    f"{', '.join(sorted(unknown))}."
+                    f"No stream is registered with the stream ID {', '.join(sorted(unknown))}."
                 )
         if stale_only:
             now = timezone.now()
