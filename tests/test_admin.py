@@ -215,7 +215,9 @@ def test_the_listing_shows_state_region_recordings_and_sync_time(editor, make_sn
         assert f"> {heading} <" in page
     assert listed(response, snippet)
     assert snippet.stream_id_str in page
-    assert '<span class="w-status w-status--primary"> Ready </span>' in page
+    assert re.search(
+        r'<span class="w-status [^"]*" data-nanovod-badge="ready">\s*Ready\s*</span>', page
+    )
     assert "<td > North America </td>" in page
     assert "<td > 2 </td>" in page
     assert "Just now" in page
@@ -521,3 +523,29 @@ def test_the_recordings_table_shows_where_each_plays_from_with_the_snippets_regi
     assert "Australia" in table and "Europe" not in table
     # ...which is where the preview plays it from.
     assert 'data-nanovod-region="au"' in editor.get(url("edit", snippet.pk)).content.decode()
+
+
+def test_each_state_has_a_badge_of_its_own_with_its_name(editor, bintu, make_snippet):
+    make_snippet(title="A ready one")
+    make_snippet(title="A live one", state="live", regions=())
+    make_snippet(title="An upcoming one", state="created", regions=())
+    make_snippet(title="A processing one", regions=())
+    make_snippet(title="An unrecorded one", regions=(), records=False)
+    page = editor.get(url("list")).content.decode()
+    badges = dict(
+        (state, (classes, label))
+        for classes, state, label in re.findall(
+            r'<span class="w-status ([^"]*)" data-nanovod-badge="(\w+)">\s*([^<]*?)\s*</span>',
+            page,
+        )
+    )
+    assert {state: label for state, (_classes, label) in badges.items()} == {
+        "ready": "Ready",
+        "live": "Live",
+        "upcoming": "Upcoming",
+        "processing": "Processing",
+        "unavailable": "Unavailable",
+    }
+    # Each looks different, in Wagtail's own status styles.
+    assert len({classes for classes, _label in badges.values()}) == 5
+    assert "/static/wagtail_nanovod/admin.css" in page

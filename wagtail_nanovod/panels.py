@@ -6,6 +6,7 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 from wagtail.admin.panels import Panel
 
+from .badges import badge
 from .models import region_choices
 from .playback import played_from
 from .player import PlayerOptions, render_player
@@ -41,6 +42,7 @@ class StreamStatusPanel(Panel):
                 saved=True,
                 stream=stream,
                 state=state,
+                badge=badge(state),
                 # A failed check is said once, by last_error, not again as the reason.
                 reason=describe_reason(reason) if reason and reason != stream.last_error else "",
                 last_error=describe_reason(stream.last_error) if stream.last_error else "",

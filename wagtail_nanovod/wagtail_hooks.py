@@ -2,19 +2,21 @@
 "Broken videos" report under Reports.
 """
 
+from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
-from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from . import reports, views
+from .columns import StateColumn
 from .models import VodStream
 from .panels import StreamStatusPanel
-from .snapshot import LIVE, READY
 
 
 class VodStreamViewSet(SnippetViewSet):
@@ -35,12 +37,7 @@ class VodStreamViewSet(SnippetViewSet):
     list_display = [
         "title",
         Column("stream_id", label=_("Stream ID"), sort_key="stream_id"),
-        StatusTagColumn(
-            "get_status_display",
-            label=_("State"),
-            sort_key="status",
-            primary=lambda stream: stream.status in (READY, LIVE),
-        ),
+        StateColumn("status", label=_("State"), sort_key="status"),
         "region",
         Column("recording_count", label=_("Recordings"), sort_key="recording_count"),
         DateColumn("synced_at", label=_("Last synced"), sort_key="synced_at"),
@@ -89,6 +86,11 @@ class BrokenVideosMenuItem(MenuItem):
         return VodStream.snippet_viewset.permission_policy.user_has_permission(
             request.user, "change"
         )
+
+
+@hooks.register("insert_global_admin_css")
+def admin_css():
+    return format_html('<link rel="stylesheet" href="{}">', static("wagtail_nanovod/admin.css"))
 
 
 @hooks.register("register_admin_urls")
