@@ -348,3 +348,25 @@ def test_a_refresh_that_ended_in_another_process_is_not_waited_for(bintu):
     # Its answer goes stale in turn (a live stream is checked often): queued again.
     resolver.resolve_many([sid], known={sid: replace(refreshed, fresh_until=0.0)})
     assert queued_refreshes() == [sid]
+
+
+def test_a_first_fetch_that_cannot_start_before_the_timeout_is_left_to_the_background(
+    bintu, settings
+):
+    from wagtail_nanovod.fetching import POOL_THREADS
+
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 0.5}
+    ids = [bintu.add_stream() for _ in range(POOL_THREADS + 5)]
+    bintu.inject(Fault.hang())
+    started = time.monotonic()
+    resolution = resolver.resolve_many(ids)
+    assert time.monotonic() - started < 0.5 + 1.0
+    bintu.release()
+    from wagtail_nanovod.testing import wait_for_background_refreshes
+
+    assert wait_for_background_refreshes(10)
+    # A page waits one TIMEOUT; what the pool could not start on in that time is not
+    # asked late (its fetch lock would not cover it), but queued for the background.
+    assert bintu.calls() == POOL_THREADS
+    assert all(resolution[sid].stream is None for sid in ids)
+    assert sorted(queued_refreshes()) == sorted(ids[POOL_THREADS:])

@@ -120,3 +120,19 @@ def test_a_locked_stream_still_plays_what_bintu_lists_and_a_deleted_one_is_gone(
     html = client.get(make_event_page([locked, deleted]).url).content.decode()
     assert re.findall(r'data-nanovod-state="(\w+)"', html) == ["ready", "unavailable"]
     assert 'data-nanovod-region="au"' in html
+
+
+def test_the_grace_period_ends_on_the_page_even_while_bintu_is_not_asked(
+    client, bintu, make_snippet, make_event_page
+):
+    snippet = make_snippet(regions=())
+    page = make_event_page([snippet])
+    assert shown(client, page)["data-nanovod-state"] == "processing"  # and remembered
+    # An hour later, the snapshot still fresh (bintu down, backing off, say): no fetch.
+    long_ago = VodStream.objects.get().no_recording_since - timedelta(seconds=GRACE + 1)
+    VodStream.objects.update(
+        no_recording_since=long_ago, fresh_until=datetime.now(UTC) + timedelta(minutes=5)
+    )
+    bintu.reset_requests()
+    assert shown(client, page)["data-nanovod-state"] == "unavailable"
+    assert bintu.calls() == 0

@@ -8,6 +8,7 @@ other paths: "Refresh now", ``nanovod_sync``, import, the state endpoint. The so
 
 import io
 import re
+import time
 
 import pytest
 from django.core.cache import caches
@@ -16,6 +17,7 @@ from django.urls import reverse
 
 from wagtail_nanovod.models import VodStream
 from wagtail_nanovod.reasons import describe_reason
+from wagtail_nanovod.testing import Fault
 
 from .conftest import TEST_KEY, run_queued_refreshes
 from .test_faults import FAILING, arm, elsewhere  # noqa: F401  (elsewhere: a fixture arm uses)
@@ -112,3 +114,68 @@ def test_an_import_under_the_fault_is_saved_unverified(
     settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "API_URL": bintu.api_url}
     admin_client.post(url("refresh", stored.pk))
     assert VodStream.objects.get().status == "ready"
+
+
+# -- a failure meets every copy of what we know ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_failure_for_a_bare_id_never_erases_the_snippet_of_the_same_stream(
+    bintu, played, client
+):
+    from wagtail_nanovod.resolver import resolve_bare_ids
+
+    snippet, page = played
+    caches["default"].clear()
+    bintu.inject(Fault.status(503))
+    # The same stream shown by its id alone, never before: a first fetch, which fails.
+    assert resolve_bare_ids([snippet.stream_id_str])[snippet.stream_id_str].stream.recordings
+    stored = VodStream.objects.get()
+    assert (stored.status, stored.recording_count, stored.last_error) == (
+        "ready",
+        1,
+        "server_error",
+    )
+    still_plays(client, page)
+
+
+# A thread of its own sees only committed rows.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refresh_whose_other_fetch_left_nothing_answers_with_what_the_row_knows(
+    bintu, played, client
+):
+    import threading
+
+    from wagtail_nanovod import locks
+    from wagtail_nanovod.resolver import refresh_snippet
+
+    snippet, page = played
+    caches["default"].clear()
+    # Another process is fetching the stream...
+    key = locks.fetching_key(snippet.stream_id_str)
+    locks.take([key], 60)
+    outcome = []
+    refresh = threading.Thread(target=lambda: outcome.append(refresh_snippet(snippet)))
+    refresh.start()
+    # ...and ends without storing anything (its store failed, or the cache was flushed).
+    time.sleep(0.3)
+    caches["default"].delete(key)
+    refresh.join(timeout=10)
+    assert outcome[0].stream.recordings  # not an empty "not verified"
+    assert snippet.recording_count == 1 and snippet.status == "ready"
+    assert bintu.calls(snippet.stream_id_str) == 1  # make_snippet's: this one waited
+    still_plays(client, page)
+
+
+@pytest.mark.django_db
+def test_an_answer_without_its_recordings_list_keeps_the_recordings_we_know(bintu, played, client):
+    from wagtail_nanovod.resolver import refresh_snippet
+
+    snippet, page = played
+    payload = bintu.stream_payload(snippet.stream_id_str)
+    del payload["playout"]["web"]
+    bintu.set_payload(snippet.stream_id_str, payload)
+    outcome = refresh_snippet(snippet)
+    assert outcome.error == ""  # an answer, readable...
+    assert len(outcome.stream.recordings) == 1  # ...that did not say the recordings are gone
+    still_plays(client, page)

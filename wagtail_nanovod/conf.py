@@ -132,7 +132,13 @@ class NanovodSettings:
             raise AttributeError(name)
         value = self.user_settings().get(name, DEFAULTS[name])
         if name == "API_KEY":
-            value = Secret(value or os.environ.get(API_KEY_ENVIRON, "") or "")
+            value = value or os.environ.get(API_KEY_ENVIRON, "") or ""
+            if not isinstance(value, str):
+                # str() of a secret store's wrapper would be its mask, sent as the key.
+                raise ConfigurationError(
+                    f"{SETTINGS_NAME}['API_KEY'] must be a string, not {type(value).__name__}."
+                )
+            value = Secret(value)
         return value
 
     def __repr__(self) -> str:

@@ -75,7 +75,6 @@ def refresh(
     known: dict[str, Snapshot] | None = None,
     only_if_stale: bool = False,
     wait_for_others: bool = True,
-    timeout: float | None = None,
 ) -> dict[str, Snapshot]:
     """Ask bintu about each stream now; what we know of each afterwards, by stream id.
 
@@ -83,12 +82,12 @@ def refresh(
     once the locks are taken, in case another process has just stored an answer);
     without it, the cache and the database are read. ``only_if_stale`` skips streams
     whose snapshot turns out fresh. A stream another process is fetching is waited
-    for (within ``timeout``, default ``TIMEOUT``) unless ``wait_for_others`` is off;
-    a wait that runs out answers with what we knew.
+    for (within ``TIMEOUT``) unless ``wait_for_others`` is off; a wait that runs out
+    answers with what we knew. A stream the pool could not start on before the
+    deadline is left out of the result (it was not asked).
     """
     ids = list(dict.fromkeys(normalize_stream_id(sid) for sid in stream_ids))
-    budget = float(timeout if timeout is not None else nanovod_settings.TIMEOUT)
-    deadline = time.monotonic() + budget
+    deadline = time.monotonic() + float(nanovod_settings.TIMEOUT)
     started = time.time()
     owned = locks.take([locks.fetching_key(sid) for sid in ids], locks.fetch_seconds())
     mine = [sid for sid in ids if locks.fetching_key(sid) in owned]
@@ -128,37 +127,54 @@ def _ask_all(
         return {}
     if len(ids) == 1:
         sid = ids[0]
-        outcome = {sid: _ask(BintuClient(), sid, known[sid])}
-        store(outcome)
+        outcome = store({sid: _ask(BintuClient(), sid, known[sid])})
         locks.release({locks.fetching_key(sid): owned.pop(locks.fetching_key(sid))})
         return outcome
     pool = _pool()
     # Each call gets what is left of the page's budget, and the page waits that long,
     # plus a moment for the failures to come back.
     client = BintuClient(timeout=max(deadline - time.monotonic(), 0.01))
-    futures = {in_background(pool, _ask, client, sid, known[sid]): sid for sid in ids}
+    futures = {
+        in_background(pool, _ask_before, deadline, client, sid, known[sid]): sid for sid in ids
+    }
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0) + _RETURN_SECONDS)
-    outcomes = {futures[future]: future.result() for future in done}
-    store(outcomes)
-    locks.release({key: owned.pop(key) for key in [locks.fetching_key(s) for s in outcomes]})
     for future in late:
         # Still asking after the page's deadline: stored by itself when it ends.
         sid = futures[future]
-        future.add_done_callback(
-            _store_late(sid, {locks.fetching_key(sid): owned.pop(locks.fetching_key(sid))})
-        )
-    return outcomes
+        key = locks.fetching_key(sid)
+        future.add_done_callback(_store_late(sid, {key: owned.pop(key)}))
+    asked = {futures[future]: future.result() for future in done}
+    try:
+        return store({sid: outcome for sid, outcome in asked.items() if outcome is not None})
+    finally:
+        locks.release({key: owned.pop(key) for key in [locks.fetching_key(s) for s in asked]})
+
+
+def _ask_before(
+    deadline: float, client: BintuClient, stream_id: str, known: Snapshot
+) -> Snapshot | None:
+    """:func:`_ask`, unless the page's deadline passed while this waited for a thread
+    of the pool: then None, and bintu is not asked (the stream goes to the background,
+    and the fetch lock, taken for one ``TIMEOUT``, never outlives a fetch)."""
+    if time.monotonic() >= deadline:
+        return None
+    return _ask(client, stream_id, known)
 
 
 def _store_late(sid: str, owned: dict[str, str]):
     def store_it(future) -> None:
         try:
-            store({sid: future.result()})
+            outcome = future.result()
+            if outcome is not None:
+                store({sid: outcome})
         except Exception:
             logger.warning("Could not store the answer for stream %s", sid, exc_info=True)
         finally:
             locks.release(owned)
-            connections.close_all()  # this pool thread's own
+            # A callback of a future that is already done runs in the thread adding it,
+            # which may be a request's: only a pool thread closes its connections.
+            if threading.current_thread().name.startswith("nanovod-"):
+                connections.close_all()
 
     return store_it
 
@@ -212,57 +228,69 @@ _NOT_SNAPSHOT = {VodStream: ("captions", "description"), StreamSnapshot: ()}
 def _wait_for(
     ids: list[str], started: float, deadline: float, known: dict[str, Snapshot] | None
 ) -> dict[str, Snapshot]:
-    """The answers other processes are fetching, as they arrive, until the deadline."""
+    """The answers other processes are fetching, as they arrive, until the deadline.
+
+    A fetch that ended without leaving news in the cache (flushed, or its store failed)
+    and one still running at the deadline answer with what we knew (the rows included).
+    """
     cache = _cache()
     found: dict[str, Snapshot] = {}
+    ended: set[str] = set()
     while True:
-        pending = [sid for sid in ids if sid not in found]
+        pending = [sid for sid in ids if sid not in found and sid not in ended]
         keys = [cache_key(sid) for sid in pending] + [locks.fetching_key(s) for s in pending]
         cached = cache.get_many(keys)
         for sid in pending:
             entry = Snapshot.from_data(sid, cached.get(cache_key(sid)))
-            news = entry is not None and (entry.last_news or 0) >= started
-            if news or locks.fetching_key(sid) not in cached:
-                # Their answer is in, or their fetch ended (maybe with a cache flushed).
-                found[sid] = newest((known or {}).get(sid), entry) or Snapshot(sid)
-        if len(found) == len(ids) or time.monotonic() + _POLL_SECONDS > deadline:
+            if entry is not None and (entry.last_news or 0) >= started:
+                found[sid] = newest((known or {}).get(sid), entry)  # their answer is in
+            elif locks.fetching_key(sid) not in cached:
+                ended.add(sid)
+        if len(found) + len(ended) == len(ids) or time.monotonic() + _POLL_SECONDS > deadline:
             break
         time.sleep(_POLL_SECONDS)
-    late = [sid for sid in ids if sid not in found]
-    if late:
-        found.update(_read(late, known))
+    rest = [sid for sid in ids if sid not in found]
+    if rest:
+        found.update(_read(rest, known))
     return found
 
 
-def store(outcomes: dict[str, Snapshot]) -> None:
-    """Keep the outcomes of fetches: the cache, the rows, purges, the circuit.
+def store(outcomes: dict[str, Snapshot]) -> dict[str, Snapshot]:
+    """Keep the outcomes of fetches: the rows, the cache, purges, the circuit; returns
+    what we know of each stream now.
 
-    Rows are rewritten with the outcome, which was merged from the newest copy read
-    under the fetch lock; a few queries for any number of streams.
+    Each outcome is merged with the rows of its stream first (a snippet's, a bare id's),
+    whatever the fetch read: a failure never replaces an answer one of them holds.
+    A few queries for any number of streams.
     """
     if not outcomes:
-        return
-    _cache().set_many(
-        {cache_key(sid): snapshot.to_data() for sid, snapshot in outcomes.items()},
-        timeout=nanovod_settings.STALE_SECONDS,
-    )
+        return {}
     rows = list(VodStream.objects.filter(stream_id__in=list(outcomes)).defer("captions"))
+    bare = list(StreamSnapshot.objects.filter(stream_id__in=list(outcomes)))
+    merged = {
+        sid: newest(outcome, *(row.snapshot for row in (*rows, *bare) if row.stream_id_str == sid))
+        for sid, outcome in outcomes.items()
+    }
     played = {row.pk: _what_it_plays(row) for row in rows}
     for row in rows:
-        row.keep(outcomes[row.stream_id_str])
+        row.keep(merged[row.stream_id_str])
     if rows:
         VodStream.objects.bulk_update(rows, VodStream.SNAPSHOT_FIELDS)
-        # Pages in a front-end cache show what the stream played: purge them if that changed.
-        purge.purge_pages_showing(row for row in rows if _what_it_plays(row) != played[row.pk])
-    bare = list(StreamSnapshot.objects.filter(stream_id__in=list(outcomes)))
     now = timezone.now()  # bulk_update does not run auto_now
     for row in bare:
-        row.keep(outcomes[row.stream_id_str])
+        row.keep(merged[row.stream_id_str])
         row.updated_at = now
     if bare:
         StreamSnapshot.objects.bulk_update(bare, [*StreamSnapshot.SNAPSHOT_FIELDS, "updated_at"])
+    _cache().set_many(
+        {cache_key(sid): snapshot.to_data() for sid, snapshot in merged.items()},
+        timeout=nanovod_settings.STALE_SECONDS,
+    )
+    # Pages in a front-end cache show what the stream played: purge them if that changed.
+    purge.purge_pages_showing(row for row in rows if _what_it_plays(row) != played[row.pk])
     failed = sum(1 for s in outcomes.values() if s.error and s.error != NOT_FOUND)
     locks.count_outcomes(failed, sum(1 for s in outcomes.values() if not s.error))
+    return merged
 
 
 def _what_it_plays(row: VodStream) -> tuple:

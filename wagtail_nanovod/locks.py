@@ -85,11 +85,6 @@ def release(owned: dict[str, str]) -> None:
         cache.delete_many(mine)
 
 
-def is_held(key: str) -> bool:
-    """Whether someone holds this lock now (one cache read)."""
-    return _cache().get(key) is not None
-
-
 def note_seen(values: dict[str, object]) -> None:
     """Remember locks read from the cache with other entries (their values)."""
     _remember({key: _taken_at(value) + _seconds_of(key) for key, value in values.items() if value})
@@ -121,8 +116,9 @@ def forget_local_state() -> None:
 def _remember(until: dict[str, float]) -> None:
     if len(_held) > _HELD_BOUND:
         now = time.time()
-        for key in [key for key, end in _held.items() if end <= now]:
-            del _held[key]
+        for key, end in list(_held.items()):  # other threads change it meanwhile
+            if end <= now:
+                _held.pop(key, None)
     _held.update(until)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from datetime import UTC, datetime
 
 from django import forms
@@ -33,8 +34,11 @@ from .snapshot import (
     UNVERIFIED,
     UPCOMING,
     Snapshot,
+    grace_over,
     state_of,
 )
+
+logger = logging.getLogger(__name__)
 
 STREAM_ID_HELP = _(
     "The stream's ID in nanoStream Cloud, a UUID such as 1dec3bbc-758b-4879-a202-7ae877d511ba, "
@@ -161,7 +165,12 @@ class StoredSnapshot(models.Model):
         # answers did not pay for itself in the benchmark.
         if not self.snapshot_json:
             return None
-        return Stream.from_dict(json.loads(self.snapshot_json))
+        try:
+            return Stream.from_dict(json.loads(self.snapshot_json))
+        except (ValueError, TypeError, KeyError):
+            # A row damaged outside the package: treated as never fetched, and fetched.
+            logger.warning("Ignoring an unreadable snapshot of stream %s", self.stream_id)
+            return None
 
     def keep(self, snapshot: Snapshot) -> None:
         """Put ``snapshot`` in the columns (not saved). The caller has merged it
@@ -297,8 +306,9 @@ class VodStream(index.Indexed, StoredSnapshot):
         """Everything of this row that the player's markup depends on, for memoising it.
 
         The snapshot changes only with a fetch (``synced_at``) or a failure recorded
-        beside it (``last_error``, which can make a stream unavailable); the status
-        column moves with both, and with the end of the processing grace period.
+        beside it (``last_error``, which can make a stream unavailable). The end of the
+        processing grace period changes the state without either, so it is in the key
+        too (bintu may be down when it comes).
         """
         return (
             self.pk,
@@ -306,6 +316,7 @@ class VodStream(index.Indexed, StoredSnapshot):
             self.synced_at,
             self.last_error,
             self.status,
+            self.status == PROCESSING and grace_over(_timestamp(self.no_recording_since)),
             self.region,
             self.title,
             self.description,

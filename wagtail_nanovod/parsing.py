@@ -116,6 +116,9 @@ class Stream:
     live: LivePlayout | None = None
     #: Whether its live processing records it; None: bintu did not say.
     records: bool | None = None
+    #: False when the answer had no ``playout.web`` at all: it did not say which
+    #: recordings there are (as opposed to an empty list: there are none).
+    recordings_said: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -130,7 +133,8 @@ class Stream:
 
     @property
     def thumbnail(self) -> str:
-        """The first playable thumbnail URL, or an empty string."""
+        """The first thumbnail URL as bintu sent it, or an empty string (which may be
+        shown is :func:`wagtail_nanovod.snapshot.playable_thumbnail`'s to say)."""
         return self.thumbnails[0] if self.thumbnails else ""
 
     def ingest_urls(self) -> IngestUrls | None:
@@ -168,6 +172,7 @@ class Stream:
             if live
             else None,
             records=data.get("records"),
+            recordings_said=data.get("recordings_said", True),
         )
 
 
@@ -197,6 +202,7 @@ def parse_stream(payload: object, *, expected_id: str | None = None) -> Stream:
     playout = _typed(payload, "playout", dict, about) or {}
     streamname = _text(_typed(ingest_rtmp, "streamname", str, about, "ingest.rtmp."))
     h5live = _typed(playout, "h5live", list, about, "playout.") or []
+    web = _typed(playout, "web", list, about, "playout.")
     created = payload.get("created_at")
     created_key = "created_at" if created is not None else "createdAt"
     return Stream(
@@ -211,7 +217,8 @@ def parse_stream(payload: object, *, expected_id: str | None = None) -> Stream:
         thumbnails=_thumbnails(
             _typed(playout, "thumbnails", list, about, "playout.") or [], about
         ),
-        recordings=_recordings(_typed(playout, "web", list, about, "playout.") or [], about),
+        recordings=_recordings(web or [], about),
+        recordings_said=web is not None,
         live=_live(h5live, about, streamname),
         records=_records(h5live, about),
     )
@@ -397,11 +404,3 @@ def _number(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value) if value == value and value != float("inf") else None
     return None
-
-
-def _list(value: object) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}

@@ -189,19 +189,33 @@ def state_of(snapshot: Snapshot | None, now: float | None = None) -> tuple[str, 
 
 
 def _grace_over(snapshot: Snapshot, now: float | None) -> bool:
-    since = snapshot.no_recording_since
-    if since is None:
+    return grace_over(snapshot.no_recording_since, now)
+
+
+def grace_over(no_recording_since: float | None, now: float | None = None) -> bool:
+    """Whether a stream ended without a recording since then is no longer "processing"."""
+    if no_recording_since is None:
         return False
     now = now if now is not None else time.time()
-    return now - since >= float(nanovod_settings.PROCESSING_GRACE_SECONDS)
+    return now - no_recording_since >= float(nanovod_settings.PROCESSING_GRACE_SECONDS)
 
 
 # -- how an outcome changes what we know ---------------------------------------------
 
 
 def after_answer(known: Snapshot, stream: Stream, now: float | None = None) -> Snapshot:
-    """What we know once bintu answered with ``stream``."""
+    """What we know once bintu answered with ``stream``.
+
+    An answer that leaves its recordings out (no ``playout.web`` at all) did not say
+    the stream has none: the recordings we knew stay.
+    """
     now = now if now is not None else time.time()
+    if not stream.recordings_said and known.stream is not None:
+        stream = replace(
+            stream,
+            recordings=known.stream.recordings,
+            recordings_said=known.stream.recordings_said,
+        )
     waiting = not stream.recordings and stream.state in ("ended", "locked")
     since = (known.no_recording_since or now) if waiting else None
     snapshot = Snapshot(
@@ -264,13 +278,17 @@ def fresh_seconds(snapshot: Snapshot, now: float | None = None) -> float:
 
 
 def newest(*snapshots: Snapshot | None) -> Snapshot | None:
-    """The latest news of the copies at hand, never poorer than what any of them knew.
+    """The latest news of the copies at hand (cache, rows, the caller's), never poorer
+    than what any of them knew.
 
-    The copy that stays fresh longest wins; if it holds only a failure (a cache entry
-    written after a flush, say), the good answer of another copy stays with it.
+    The copy bintu answered last wins (on a tie, the one fresh longest); if it holds
+    only a failure (written after a flush, or for a row that never knew the stream),
+    the newest good answer of another copy stays with it.
     """
     present = [snapshot for snapshot in snapshots if snapshot is not None]
-    best = max(present, key=lambda snapshot: snapshot.fresh_until, default=None)
+    best = max(
+        present, key=lambda snapshot: (snapshot.last_news or 0, snapshot.fresh_until), default=None
+    )
     if best is not None and best.stream is None and best.error:
         good = [snapshot for snapshot in present if snapshot.stream is not None]
         if good:

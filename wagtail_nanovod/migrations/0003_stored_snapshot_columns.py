@@ -9,7 +9,7 @@ from django.db import migrations, models
 def bare_snapshots_to_columns(apps, schema_editor):
     """A bare id's snapshot moves from its JSON blob to the columns a snippet has."""
     StreamSnapshot = apps.get_model("wagtail_nanovod", "StreamSnapshot")
-    for row in StreamSnapshot.objects.all():
+    for row in StreamSnapshot.objects.all().iterator():
         data = row.data if isinstance(row.data, dict) else {}
         stream = data.get("stream")
         row.snapshot_json = json.dumps(stream, separators=(",", ":")) if stream else ""
