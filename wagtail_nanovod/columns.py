@@ -5,6 +5,7 @@ from __future__ import annotations
 from wagtail.admin.ui.tables import Column
 
 from .badges import badge
+from .snapshot import playable_thumbnail
 
 
 class StateColumn(Column):
@@ -16,3 +17,40 @@ class StateColumn(Column):
         context = super().get_cell_context_data(instance, parent_context)
         context["badge"] = badge(instance.status)
         return context
+
+
+class ThumbnailColumn(Column):
+    """The stream's poster, else nanoStream's thumbnail, small; no query of its own.
+
+    A poster rendition already made (the player's, say) comes with the row's
+    prefetched renditions; without one, the original image is shown scaled down, so a
+    page of rows never costs a query per row.
+    """
+
+    cell_template_name = "wagtail_nanovod/admin/thumbnail_cell.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["thumbnail_url"] = thumbnail_url(instance)
+        return context
+
+
+def thumbnail_url(stream) -> str:
+    """A small picture of a stream for the admin: its poster, else nanoStream's thumbnail."""
+    poster = stream.poster
+    if poster is not None:
+        renditions = list(poster.renditions.all())  # prefetched (for_listing)
+        smallest = min(renditions, key=lambda rendition: rendition.width, default=None)
+        return smallest.url if smallest is not None else poster.file.url
+    return playable_thumbnail(stream.snapshot.stream)
+
+
+class LatestRecordingColumn(Column):
+    """When the newest recording was made, from the stored snapshot (no query)."""
+
+    cell_template_name = "wagtailadmin/tables/date_cell.html"
+
+    def get_value(self, instance):
+        stream = instance.snapshot.stream
+        latest = stream.latest_recording if stream is not None else None
+        return latest.created_at if latest is not None else None

@@ -209,6 +209,37 @@ class StoredSnapshot(models.Model):
 class VodStreamQuerySet(models.QuerySet):
     """Queries for streams."""
 
+    #: What an editor's search looks in.
+    SEARCH_FIELDS = ("title", "stream_id", "bintu_tags", "description")
+
+    def search(self, text: str):
+        """Streams matching what an editor typed or pasted, in SQL: a stream ID or the
+        address of its dashboard page finds that stream; otherwise every word must be in
+        the title, the stream ID (whole or part), a tag or the description.
+
+        Not through a search backend: none finds a fragment of a UUID, and a registry
+        of streams is small enough for SQL.
+        """
+        text = (text or "").strip()
+        if not text:
+            return self
+        with contextlib.suppress(InvalidStreamId):
+            return self.filter(stream_id=stream_id_from_text(text))
+        queryset = self
+        for word in text.split():
+            match = models.Q()
+            for field in self.SEARCH_FIELDS:
+                match |= models.Q(**{f"{field}__icontains": word})
+            queryset = queryset.filter(match)
+        return queryset
+
+    def for_listing(self):
+        """What a row of the listing or the chooser needs, in a fixed number of queries:
+        the poster with its renditions, no captions."""
+        return (
+            self.select_related("poster").prefetch_related("poster__renditions").defer("captions")
+        )
+
     def for_render(self):
         """What a player needs in the same query: the poster, and its renditions.
 

@@ -10,7 +10,6 @@ import logging
 
 from django.contrib.admin.utils import quote
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -150,18 +149,14 @@ class IndexView(snippet_views.IndexView):
             )
         return buttons
 
+    def get_base_queryset(self):
+        return super().get_base_queryset().for_listing()
+
     def search_queryset(self, queryset):
-        # The search backends cannot find a fragment of a UUID, and the database
-        # backend's autocomplete reads the title only; a registry of streams is small
-        # enough for SQL: every word must be in one of the fields (stream ids, tags too).
+        # In SQL, by the model's own rule (VodStreamQuerySet.search), as the chooser does.
         if not self.is_searching:
             return queryset
-        for word in self.search_query.split():
-            match = Q()
-            for field in self.search_fields:
-                match |= Q(**{f"{field}__icontains": word})
-            queryset = queryset.filter(match)
-        return queryset
+        return queryset.search(self.search_query)
 
 
 class RefreshView(PermissionCheckedMixin, BaseOperationView):

@@ -14,8 +14,9 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from . import reports, views
-from .columns import StateColumn
-from .models import VodStream
+from .chooser import StreamChooserViewSet
+from .columns import StateColumn, ThumbnailColumn
+from .models import VodStream, VodStreamQuerySet
 from .panels import StreamStatusPanel
 
 
@@ -31,11 +32,14 @@ class VodStreamViewSet(SnippetViewSet):
     copy_view_enabled = False
 
     index_view_class = views.IndexView
+    chooser_viewset_class = StreamChooserViewSet
     add_view_class = views.CreateView
     edit_view_class = views.EditView
 
     list_display = [
+        # The first column is the one Wagtail links to the edit view.
         "title",
+        ThumbnailColumn("thumbnail", label=_("Picture"), width="5rem"),
         Column("stream_id", label=_("Stream ID"), sort_key="stream_id"),
         StateColumn("status", label=_("State"), sort_key="status"),
         "region",
@@ -44,7 +48,7 @@ class VodStreamViewSet(SnippetViewSet):
     ]
     list_filter = ["status", "region"]
     # Searched in SQL by views.IndexView: see there why not with a search backend.
-    search_fields = ["title", "stream_id", "bintu_tags", "description"]
+    search_fields = list(VodStreamQuerySet.SEARCH_FIELDS)
     search_backend_name = None
 
     panels = [
