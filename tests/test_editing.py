@@ -113,3 +113,49 @@ def test_a_block_without_a_stream_is_a_form_error_not_a_lost_page(editor, make_s
     assert "This field is required" in html
     # What the editor typed is still in the form.
     assert "kept" in html
+
+
+def _publish(editor, snippet, recording, slug):
+    home = Page.get_first_root_node().get_children().first()
+    add_url = reverse("wagtailadmin_pages:add", args=["testapp", "eventpage", home.pk])
+    block = {
+        "stream": snippet.pk,
+        "recording": recording,
+        "caption": "",
+        "autoplay": "",
+        "loop": "",
+        "controls": "on",
+        "start_time": "",
+        "poster": "",
+        "captions": {"count": 0},
+        "click_to_load": "",
+    }
+    data = {"title": slug, "slug": slug, "body": streamfield([("vod", block)])}
+    return editor.post(
+        add_url, nested_form_data({**data, "action-publish": "publish"}), follow=True
+    )
+
+
+def test_a_recording_number_the_stream_does_not_have_is_an_error_naming_those_it_has(
+    editor, bintu, make_snippet
+):
+    snippet = make_snippet(regions=("eu", "us", "au"))
+    response = _publish(editor, snippet, 99, "wrong-number")
+    assert not EventPage.objects.filter(slug="wrong-number").exists()
+    assert "This stream has no recording 99. Its recordings: 1, 2, 3." in (
+        response.content.decode()
+    )
+    _publish(editor, snippet, 2, "right-number")
+    assert EventPage.objects.get(slug="right-number").live
+
+
+def test_a_recording_number_nobody_can_check_yet_saves_with_a_warning(editor, bintu):
+    from wagtail_nanovod.models import VodStream
+    from wagtail_nanovod.testing import Fault
+
+    bintu.inject(Fault.status(503))
+    snippet = VodStream.objects.create(stream_id=bintu.add_stream(), title="Tomorrow's talk")
+    response = _publish(editor, snippet, 3, "unchecked")
+    assert EventPage.objects.get(slug="unchecked").live
+    text = response.content.decode().replace("&#x27;", "'")
+    assert "nanoStream has not answered for 'Tomorrow's talk' yet" in text

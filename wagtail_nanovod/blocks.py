@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
+from wagtail.blocks.struct_block import StructBlockValidationError
+from wagtail.fields import StreamField
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
@@ -19,6 +22,7 @@ from .player import (
     render_block_player,
 )
 from .resolver import RenderBatch
+from .snapshot import playable_recordings
 
 
 class VodStreamChooserBlock(SnippetChooserBlock):
@@ -140,6 +144,13 @@ class VodBlock(blocks.StructBlock):
             for i in range(len(values))
         ]
 
+    def clean(self, value):
+        value = super().clean(value)
+        problem = recording_problem(value.get("stream"), value.get("recording"))
+        if problem:
+            raise StructBlockValidationError(block_errors={"recording": ValidationError(problem)})
+        return value
+
     def options(self, value) -> PlayerOptions:
         """The editor's choices for this embed."""
         return PlayerOptions(
@@ -204,3 +215,49 @@ class VodBlock(blocks.StructBlock):
                 "rendition_id": recording.rendition_id,
             },
         }
+
+
+def recording_problem(stream: VodStream | None, number: int | None) -> str:
+    """Why ``number`` is not a recording this stream has ("" if it is, or if nobody can
+    tell yet: bintu has not answered for the stream)."""
+    if stream is None or number is None or stream.snapshot.stream is None:
+        return ""
+    numbers = sorted({r.index for r in playable_recordings(stream.snapshot.stream) if r.index})
+    if number in numbers:
+        return ""
+    if not numbers:
+        return _("This stream has no recordings yet: leave the number empty to play the latest.")
+    return _("This stream has no recording %(number)s. Its recordings: %(numbers)s.") % {
+        "number": number,
+        "numbers": ", ".join(map(str, numbers)),
+    }
+
+
+def unchecked_recordings(page) -> list[tuple[VodStream, int]]:
+    """The (stream, recording number) pairs on a page that nobody can check yet, because
+    bintu has not answered for the stream."""
+    found = []
+    for field in page._meta.get_fields():
+        if isinstance(field, StreamField):
+            for value in _vod_values(field.stream_block, getattr(page, field.name)):
+                stream, number = value.get("stream"), value.get("recording")
+                if stream is not None and number is not None and stream.snapshot.stream is None:
+                    found.append((stream, number))
+    return found
+
+
+def _vod_values(block, value):
+    """The values of the VodBlocks in a block's value, however deeply nested."""
+    if value is None:
+        return
+    if isinstance(block, VodBlock):
+        yield value
+    elif isinstance(block, blocks.StreamBlock):
+        for child in value:
+            yield from _vod_values(child.block, child.value)
+    elif isinstance(block, blocks.StructBlock):
+        for name, child_block in block.child_blocks.items():
+            yield from _vod_values(child_block, value.get(name))
+    elif isinstance(block, blocks.ListBlock):
+        for item in value:
+            yield from _vod_values(block.child_block, item)

@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn
@@ -14,6 +15,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from . import reports, views
+from .blocks import unchecked_recordings
 from .chooser import StreamChooserViewSet
 from .columns import StateColumn, ThumbnailColumn
 from .models import VodStream, VodStreamQuerySet
@@ -89,6 +91,22 @@ class BrokenVideosMenuItem(MenuItem):
     def is_shown(self, request):
         return VodStream.snippet_viewset.permission_policy.user_has_permission(
             request.user, "change"
+        )
+
+
+@hooks.register("after_create_page")
+@hooks.register("after_edit_page")
+def warn_of_unchecked_recordings(request, page):
+    """A recording number nobody can check yet saves, with a word: bintu has not
+    answered for its stream (a number it does not have is a form error instead)."""
+    for stream, number in unchecked_recordings(page):
+        messages.warning(
+            request,
+            _(
+                "Saved. nanoStream has not answered for '%(title)s' yet, so whether it has "
+                "recording %(number)s is not known: check the page once it has."
+            )
+            % {"title": stream.title, "number": number},
         )
 
 
