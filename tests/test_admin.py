@@ -398,33 +398,63 @@ def test_the_import_view_filters_by_tag_and_state(editor, bintu, org_streams):
     assert asked[1]["state"] == ["live"]
 
 
-def test_importing_creates_verified_snippets_titled_from_nanostream(editor, org_streams):
+def import_data(editor, ticked, **typed):
+    """The POST of the import view as a browser sends it: the ticks, and every title
+    input as shown (prefilled from tags), with what the editor typed instead."""
+    page = editor.get(url("import")).content.decode()
+    shown = dict(re.findall(r'name="title-([0-9a-f-]+)" value="([^"]*)"', page))
+    titles = {f"title-{sid}": shown.get(sid, "") for sid in shown}
+    titles.update({f"title-{sid}": title for sid, title in typed.items()})
+    return {"stream": ticked, **titles}
+
+
+def test_importing_creates_verified_snippets_titled_from_tags_or_by_the_editor(
+    editor, org_streams
+):
     ticked = [org_streams["titled"], org_streams["named"], org_streams["plain"]]
-    response = editor.post(url("import"), {"stream": ticked}, follow=True)
+    data = import_data(editor, ticked, **{org_streams["plain"]: "Plain talk"})
+    response = editor.post(url("import"), data, follow=True)
     assert response.redirect_chain[-1][0] == url("list")
     assert "Imported 3 streams from nanoStream." in text(response)
     titles = dict(VodStream.objects.values_list("stream_id", "title"))
     assert {str(k): v for k, v in titles.items()} == {
         org_streams["titled"]: "Opening night",
         org_streams["named"]: "Workshop B",
-        org_streams["plain"]: "AbCdE-plain",
+        org_streams["plain"]: "Plain talk",
     }
     titled = VodStream.objects.get(stream_id=org_streams["titled"])
     assert titled.status == READY
     assert titled.recording_count == 1
 
 
+def test_a_stream_nanostream_gives_no_title_is_never_titled_by_its_stream_name(
+    editor, org_streams
+):
+    ticked = [org_streams["titled"], org_streams["plain"]]
+    response = editor.post(url("import"), import_data(editor, ticked), follow=True)
+    assert not VodStream.objects.exists()  # nothing imported, and nothing lost:
+    page = response.content.decode()
+    assert "Give the ticked stream a title: nanoStream gives it none." in text(response)
+    for sid in ticked:
+        assert re.search(rf'value="{sid}"[^>]*checked', page)  # still ticked
+    assert f'name="title-{org_streams["titled"]}" value="Opening night"' in page
+    # The stream name is there to recognise the stream by, not as its title.
+    assert "AbCdE-plain" in page
+    assert f'name="title-{org_streams["plain"]}" value=""' in page
+
+
 def test_imported_streams_are_marked_and_never_created_twice(editor, org_streams):
-    editor.post(url("import"), {"stream": [org_streams["titled"]]})
+    editor.post(url("import"), import_data(editor, [org_streams["titled"]]))
     snippet = VodStream.objects.get()
     page = text(editor.get(url("import")))
     row = page[page.index(f'data-import-stream="{org_streams["titled"]}"') :][:600]
     assert "Already imported" in row
     assert url("edit", snippet.pk) in row
     assert f'value="{org_streams["titled"]}"' not in page  # no box to tick again
-    response = editor.post(
-        url("import"), {"stream": [org_streams["titled"], org_streams["plain"]]}, follow=True
-    )
+    ticked = [org_streams["titled"], org_streams["plain"]]
+    data = import_data(editor, ticked, **{org_streams["plain"]: "Plain talk"})
+    data[f"title-{org_streams['titled']}"] = "Opening night"  # no longer listed for import
+    response = editor.post(url("import"), data, follow=True)
     assert VodStream.objects.count() == 2
     page = text(response)
     assert "Imported 1 stream from nanoStream." in page
@@ -437,12 +467,14 @@ def test_an_import_with_bintu_down_saves_unverified_and_asks_bintu_once(
     bintu.inject(Fault.status(503))
     bintu.reset_requests()
     ticked = [org_streams["titled"], org_streams["named"], org_streams["plain"]]
-    response = editor.post(url("import"), {"stream": ticked}, follow=True)
+    typed = {sid: f"Talk {n}" for n, sid in enumerate(ticked)}
+    data = {"stream": ticked, **{f"title-{sid}": title for sid, title in typed.items()}}
+    response = editor.post(url("import"), data, follow=True)
     assert VodStream.objects.count() == 3
     # The first stream found bintu down; the others were saved without waiting on it.
     assert bintu.calls() == bintu.calls(org_streams["titled"]) >= 1
     assert "Saved, not verified yet: nanoStream had a server error" in text(response)
-    assert {s.title for s in VodStream.objects.all()} == set(ticked)
+    assert {s.title for s in VodStream.objects.all()} == set(typed.values())
 
 
 def test_an_import_without_ticks_says_so(editor, org_streams):

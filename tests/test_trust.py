@@ -105,7 +105,8 @@ def test_an_import_under_the_fault_is_saved_unverified(
     sid = bintu.add_stream(tags=["title:Opening night"])
     bintu.add_recording(sid, region="us")
     arm(case, bintu, settings, request)
-    response = admin_client.post(url("import"), {"stream": [sid]}, follow=True)
+    data = {"stream": [sid], f"title-{sid}": "Opening night"}
+    response = admin_client.post(url("import"), data, follow=True)
     said = f"Saved, not verified yet: {describe_reason(case.reason)}"
     assert said in response.content.decode().replace("&#x27;", "'")
     stored = VodStream.objects.get()

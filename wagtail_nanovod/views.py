@@ -37,13 +37,17 @@ logger = logging.getLogger(__name__)
 
 
 def title_for(stream: Stream) -> str:
-    """A snippet title for an imported stream: its ``title:`` or ``name:`` tag, else its name."""
+    """The title a stream's ``title:`` or ``name:`` tag gives it, or "".
+
+    Never the stream name (``bwPrF-oQGWZ``): that is shown to the editor as a hint,
+    and the editor gives the title.
+    """
     for key in ("title", "name"):
         for tag in stream.tags:
             name, colon, value = tag.partition(":")
             if colon and name.strip().lower() == key and value.strip():
                 return value.strip()[:255]
-    return stream.streamname or stream.id
+    return ""
 
 
 def report_outcome(request, stream: VodStream, outcome: Snapshot, *, saved: bool) -> None:
@@ -192,7 +196,8 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             {"url": "", "label": self.get_page_title()},
         ]
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, posted=None, **kwargs):
+        """``posted``: the ticks and titles of a POST to show again, with what is missing."""
         context = super().get_context_data(**kwargs)
         filter_form = ImportFilterForm(self.request.GET)
         streams, error = [], ""
@@ -206,7 +211,11 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             rows.append(
                 {
                     "stream": stream,
-                    "title": title_for(stream),
+                    "title": (posted or {}).get("titles", {}).get(stream.id)
+                    if posted
+                    else title_for(stream),
+                    "ticked": stream.id in (posted or {}).get("ticked", ()),
+                    "missing_title": stream.id in (posted or {}).get("missing", ()),
                     "snippet": snippet,
                     "edit_url": snippet and reverse(self.edit_url_name, args=[quote(snippet.pk)]),
                 }
@@ -230,7 +239,23 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
         if not form.is_valid():
             messages.error(request, " ".join(form.errors["stream"]))
             return redirect(request.get_full_path())
-        created, failed, skipped = self.import_streams(form.cleaned_data["stream"])
+        ids = form.cleaned_data["stream"]
+        titles = {sid: request.POST.get(f"title-{sid}", "").strip()[:255] for sid in ids}
+        missing = [sid for sid in ids if not titles[sid]]
+        if missing:
+            # Nothing imported, nothing lost: the same list again, ticks and titles kept.
+            messages.error(
+                request,
+                ngettext(
+                    "Give the ticked stream a title: nanoStream gives it none.",
+                    "Give each ticked stream a title: nanoStream gives %(count)s of them none.",
+                    len(missing),
+                )
+                % {"count": len(missing)},
+            )
+            posted = {"ticked": set(ids), "titles": titles, "missing": set(missing)}
+            return self.render_to_response(self.get_context_data(posted=posted))
+        created, failed, skipped = self.import_streams(ids, titles)
         if created:
             messages.success(
                 request,
@@ -262,8 +287,11 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             )
         return redirect(self.index_url_name)
 
-    def import_streams(self, stream_ids: list[str]) -> tuple[list, dict[str, list[str]], int]:
-        """A snippet per new stream id: ``(created, titles by failure reason, skipped)``."""
+    def import_streams(
+        self, stream_ids: list[str], titles: dict[str, str]
+    ) -> tuple[list, dict[str, list[str]], int]:
+        """A snippet per new stream id, with the editor's title:
+        ``(created, titles by failure reason, skipped)``."""
         existing = {
             str(stream_id)
             for stream_id in VodStream.objects.filter(stream_id__in=stream_ids).values_list(
@@ -276,13 +304,10 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             if stream_id in existing:
                 skipped += 1
                 continue
-            # Titled by the stream id until bintu tells its name.
-            snippet = VodStream(stream_id=stream_id, title=stream_id)
+            snippet = VodStream(stream_id=stream_id, title=titles[stream_id])
             if not outage:
                 # Not saved yet, so this only fills in the snapshot fields.
                 outcome = refresh_snippet(snippet)
-                if outcome.stream is not None:
-                    snippet.title = title_for(outcome.stream)
                 if outcome.error and outcome.error != "not_found":
                     # bintu is down, slow or refuses the key: save the rest unverified
                     # rather than make the editor wait up to TIMEOUT once per stream.
