@@ -10,6 +10,7 @@ import time
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
@@ -567,7 +568,8 @@ def test_each_state_has_a_badge_of_its_own_with_its_name(editor, bintu, make_sni
     badges = dict(
         (state, (classes, label))
         for classes, state, label in re.findall(
-            r'<span class="w-status ([^"]*)" data-nanovod-badge="(\w+)">\s*([^<]*?)\s*</span>',
+            r'<span class="w-status ([^"]*)" data-nanovod-badge="(\w+)"[^>]*>'
+            r"\s*([^<]*?)\s*</span>",
             page,
         )
     )
@@ -581,3 +583,47 @@ def test_each_state_has_a_badge_of_its_own_with_its_name(editor, bintu, make_sni
     # Each looks different, in Wagtail's own status styles.
     assert len({classes for classes, _label in badges.values()}) == 5
     assert "/static/wagtail_nanovod/admin.css" in page
+
+
+def test_the_admin_keeps_the_state_of_a_changing_stream_current_without_a_visitor(
+    editor, bintu, make_snippet
+):
+    from .conftest import queued_refreshes, run_queued_refreshes
+
+    snippet = make_snippet(title="Tonight", state="created", regions=())
+    sid = snippet.stream_id_str
+    listing = editor.get(url("list")).content.decode()
+    # The badge of a stream about to change is marked for the admin script, which asks...
+    assert f'data-nanovod-badge="upcoming" data-nanovod-badge-stream="{sid}"' in listing
+    assert "wagtail_nanovod/admin.js" in listing
+
+    # The stream goes live; no visitor opens a page. Its snapshot goes stale.
+    bintu.set_state(sid, "live")
+    VodStream.objects.update(fresh_until=None)
+    caches["default"].clear()
+    bintu.reset_requests()
+    states = url("states")
+    answer = editor.get(states, {"id": sid}).json()
+    assert 'data-nanovod-badge="upcoming"' in answer["badges"][sid]  # what we knew, at once
+    assert answer["interval"] == 15  # ACTIVE_FRESH_SECONDS / 2
+    assert bintu.calls() == 0  # the admin never waits on bintu...
+    assert queued_refreshes() == [sid]  # ...it queues the background refresh pages use
+    run_queued_refreshes()
+    answer = editor.get(states, {"id": sid}).json()
+    assert 'data-nanovod-badge="live"' in answer["badges"][sid]
+    assert ">Live<" in answer["badges"][sid]
+
+
+def test_the_listing_and_edit_view_queue_the_refresh_of_changing_streams(
+    editor, bintu, make_snippet
+):
+    from .conftest import queued_refreshes
+
+    live = make_snippet(title="On air", state="live", regions=())
+    settled = make_snippet(title="Archive")
+    VodStream.objects.update(fresh_until=None)
+    editor.get(url("list"))
+    assert queued_refreshes() == [live.stream_id_str]  # not the settled one
+    editor.get(url("edit", live.pk))
+    assert queued_refreshes() == [live.stream_id_str]  # queued once
+    assert settled.stream_id_str not in queued_refreshes()

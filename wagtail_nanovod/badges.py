@@ -8,8 +8,10 @@ text: colour is never the only difference.
 
 from __future__ import annotations
 
+from django.template.loader import render_to_string
+
 from .models import STATUS_CHOICES
-from .snapshot import LIVE, PROCESSING, READY, UNAVAILABLE, UNVERIFIED, UPCOMING
+from .snapshot import LIVE, PROCESSING, READY, UNAVAILABLE, UNVERIFIED, UPCOMING, is_active
 
 #: State to Wagtail status classes; the labels are the model's choices.
 BADGES = {
@@ -23,8 +25,21 @@ BADGES = {
 _LABELS = dict(STATUS_CHOICES)
 
 
-def badge(state: str) -> dict:
-    """The context of ``wagtail_nanovod/admin/_state_badge.html`` for one state."""
+def badge(state: str, stream_id: str = "") -> dict:
+    """The context of ``wagtail_nanovod/admin/_state_badge.html`` for one state; with the
+    stream ID, the admin script keeps the badge of a changing stream current."""
     if state not in BADGES:
         state = UNVERIFIED
-    return {"state": state, "label": _LABELS[state], "classname": f"nanovod-state {BADGES[state]}"}
+    return {
+        "state": state,
+        "label": _LABELS[state],
+        "classname": f"nanovod-state {BADGES[state]}",
+        "stream_id": stream_id if is_active(state) else "",
+    }
+
+
+def render_badge(state: str, stream_id: str = "") -> str:
+    return render_to_string(TEMPLATE, {"badge": badge(state, stream_id)})
+
+
+TEMPLATE = "wagtail_nanovod/admin/_state_badge.html"

@@ -15,7 +15,7 @@ class StateColumn(Column):
 
     def get_cell_context_data(self, instance, parent_context):
         context = super().get_cell_context_data(instance, parent_context)
-        context["badge"] = badge(instance.status)
+        context["badge"] = badge(instance.status, instance.stream_id_str)
         return context
 
 

@@ -42,7 +42,7 @@ class StreamStatusPanel(Panel):
                 saved=True,
                 stream=stream,
                 state=state,
-                badge=badge(state),
+                badge=badge(state, stream.stream_id_str),
                 # A failed check is said once, by last_error, not again as the reason.
                 reason=describe_reason(reason) if reason and reason != stream.last_error else "",
                 last_error=describe_reason(stream.last_error) if stream.last_error else "",

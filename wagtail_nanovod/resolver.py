@@ -229,6 +229,18 @@ def resolve_snippets(streams: Iterable[VodStream]) -> None:
                 stream.keep(outcome[sid])
 
 
+def refresh_in_background(streams: Iterable[VodStream]) -> list[str]:
+    """Queue a background refresh of each snippet whose snapshot is stale or was never
+    fetched, never waiting on bintu (for the admin: its screens must not wait either);
+    the stream ids queued. Streams queued or being fetched already are not queued again.
+    """
+    now = datetime.now(UTC)
+    stale = list(dict.fromkeys(s.stream_id_str for s in streams if not s.is_fresh(now)))
+    if not stale or locks.circuit_open_until() > time.time():
+        return []
+    return schedule_refresh(stale)
+
+
 def resolve_bare_ids(
     stream_ids: Iterable[str], *, only_known: bool = False
 ) -> dict[str, Snapshot]:

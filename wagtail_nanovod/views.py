@@ -6,17 +6,19 @@ checked after, and a failed check is a message to the editor, never an error pag
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from django.contrib.admin.utils import quote
 from django.db import IntegrityError, transaction
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseOperationView, WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
@@ -24,14 +26,16 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.log_actions import log
 from wagtail.snippets.views import snippets as snippet_views
 
+from .badges import render_badge
 from .client import BintuClient
-from .exceptions import BintuError, ConfigurationError
+from .conf import nanovod_settings
+from .exceptions import BintuError, ConfigurationError, InvalidStreamId
 from .forms import ImportFilterForm, ImportForm
 from .models import VodStream
-from .parsing import Stream, parse_stream_list
+from .parsing import Stream, normalize_stream_id, parse_stream_list
 from .reasons import describe_reason
-from .resolver import refresh_snippet
-from .snapshot import LIVE, READY, Snapshot, state_of
+from .resolver import refresh_in_background, refresh_snippet
+from .snapshot import LIVE, READY, Snapshot, is_active, state_of
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +136,10 @@ class CreateView(VerifyOnSaveMixin, snippet_views.CreateView):
 class EditView(VerifyOnSaveMixin, snippet_views.EditView):
     """The snippet's edit view, verified with bintu once saved."""
 
+    def get(self, request, *args, **kwargs):
+        refresh_changing([self.object])
+        return super().get(request, *args, **kwargs)
+
 
 class IndexView(snippet_views.IndexView):
     """The listing: searched in SQL, with a link to the import view."""
@@ -156,11 +164,57 @@ class IndexView(snippet_views.IndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().for_listing()
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # A stream on air shows its real state soon, whether or not anyone visits a page.
+        refresh_changing(context.get("object_list") or ())
+        return context
+
     def search_queryset(self, queryset):
         # In SQL, by the model's own rule (VodStreamQuerySet.search), as the chooser does.
         if not self.is_searching:
             return queryset
         return queryset.search(self.search_query)
+
+
+class StatesView(PermissionCheckedMixin, View):
+    """``GET ?id=…``: the current state badge of each stream, for the admin's screens
+    (``static/wagtail_nanovod/admin.js``) to keep a changing stream's badge current.
+
+    Stale streams are queued for the same background refresh pages use; the admin never
+    waits on bintu here.
+    """
+
+    permission_required = "view"
+    #: More ids than any screen shows.
+    MAX_STREAMS = 100
+
+    def get(self, request):
+        ids = []
+        for value in request.GET.getlist("id")[: self.MAX_STREAMS]:
+            with contextlib.suppress(InvalidStreamId):
+                ids.append(normalize_stream_id(value))
+        streams = list(VodStream.objects.filter(stream_id__in=ids).defer("captions"))
+        refresh_in_background(streams)
+        return JsonResponse(
+            {
+                "interval": admin_poll_seconds(),
+                "badges": {
+                    s.stream_id_str: render_badge(s.status, s.stream_id_str) for s in streams
+                },
+            }
+        )
+
+
+def admin_poll_seconds() -> int:
+    """How often the admin's screens ask for news of changing streams: twice per
+    ``ACTIVE_FRESH_SECONDS``, so a change shows within that time."""
+    return max(2, int(float(nanovod_settings.ACTIVE_FRESH_SECONDS) // 2))
+
+
+def refresh_changing(streams) -> None:
+    """Queue refreshes of the streams on an admin screen that are about to change."""
+    refresh_in_background(s for s in streams if is_active(s.status))
 
 
 class RefreshView(PermissionCheckedMixin, BaseOperationView):

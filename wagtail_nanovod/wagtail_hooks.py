@@ -74,11 +74,16 @@ class VodStreamViewSet(SnippetViewSet):
     def import_view(self):
         return self.construct_view(views.ImportView)
 
+    @property
+    def states_view(self):
+        return self.construct_view(views.StatesView)
+
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
             path(f"refresh/<{self.pk_path_converter}:pk>/", self.refresh_view, name="refresh"),
             path("import/", self.import_view, name="import"),
+            path("states/", self.states_view, name="states"),
         ]
 
 
@@ -108,6 +113,17 @@ def warn_of_unchecked_recordings(request, page):
             )
             % {"title": stream.title, "number": number},
         )
+
+
+@hooks.register("insert_global_admin_js")
+def admin_js():
+    # Keeps the badges of streams about to change current on every admin screen
+    # (listing, edit view, chooser), from the states view above.
+    return format_html(
+        '<script src="{}" data-nanovod-states-url="{}" defer></script>',
+        static("wagtail_nanovod/admin.js"),
+        reverse(VodStream.snippet_viewset.get_url_name("states")),
+    )
 
 
 @hooks.register("insert_global_admin_css")
