@@ -36,7 +36,9 @@ def search(client, **params):
 
 
 def titles(html):
-    return re.findall(r"data-chooser-modal-choice[^>]*>\s*([^<]+?)\s*<", html)
+    """The titles of the registered streams listed (their links choose them)."""
+    listed = html.split("In nanoStream, not registered yet")[0]
+    return re.findall(r"data-chooser-modal-choice[^>]*>\s*([^<]+?)\s*<", listed)
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def test_each_row_tells_the_stream_apart(admin_client, streams, bintu):
     assert 'class="nanovod-thumb"' in row and "/vod/thumbnails/" in row
     assert 'data-nanovod-badge="ready"' in row
     assert keynote.stream_id_str.split("-")[0] in row
-    assert bintu.calls() == 0
+    assert [r.stream_id for r in bintu.requests] == [None]  # the list call only
 
 
 @pytest.mark.parametrize(
@@ -106,3 +108,80 @@ def test_a_page_of_results_costs_the_same_queries_for_one_stream_or_fifty(
     assert len(titles(html)) == VodStream.snippet_viewset.chooser_viewset.per_page
     assert many == alone
     assert bintu.calls() == 0
+
+
+# -- straight from nanoStream ------------------------------------------------------------------
+
+
+@pytest.fixture
+def in_nanostream(bintu, streams):
+    """Streams of the organisation that nobody registered yet (besides ``streams``)."""
+    titled = bintu.add_stream(
+        tags=["title:Closing panel", "event:closing"], streamname="AbCdE-closing"
+    )
+    bare = bintu.add_stream(streamname="bwPrF-oQGWZ")
+    bintu.add_recording(bare, region="au")
+    return {"titled": titled, "bare": bare}
+
+
+def test_the_chooser_lists_the_streams_not_registered_yet(admin_client, in_nanostream, streams):
+    html = open_chooser(admin_client)
+    section = html[html.index("In nanoStream, not registered yet") :]
+    rows = dict(re.findall(r'data-nanovod-unregistered="([^"]+)"(.*?)</tr>', section, re.S))
+    assert set(rows) == set(in_nanostream.values())  # the registered ones are above
+    assert 'value="Closing panel"' in rows[in_nanostream["titled"]]
+    # No title in nanoStream: none is made up; the stream name is there as a hint.
+    bare = rows[in_nanostream["bare"]]
+    assert "bwPrF-oQGWZ" in bare and 'value="bwPrF-oQGWZ"' not in bare
+    assert re.search(r'name="title"[^>]*required|required[^>]*name="title"', bare)
+
+
+def test_choosing_a_stream_from_nanostream_registers_and_chooses_it(
+    admin_client, bintu, in_nanostream
+):
+    sid = in_nanostream["bare"]
+    response = admin_client.post(chooser_url("create"), {"stream_id": sid, "title": "Workshop A"})
+    answer = json.loads(response.content)
+    assert answer["step"] == "chosen"
+    stream = VodStream.objects.get(stream_id=sid)
+    assert answer["result"]["id"] == str(stream.pk)
+    assert (stream.title, stream.status, stream.recording_count) == ("Workshop A", "ready", 1)
+    # Chosen again (a double click): the same stream, not a second one.
+    again = admin_client.post(chooser_url("create"), {"stream_id": sid, "title": "Workshop A"})
+    assert json.loads(again.content)["result"]["id"] == str(stream.pk)
+    assert VodStream.objects.filter(stream_id=sid).count() == 1
+
+
+def test_a_stream_from_nanostream_without_a_title_is_not_registered(admin_client, in_nanostream):
+    sid = in_nanostream["bare"]
+    response = admin_client.post(chooser_url("create"), {"stream_id": sid, "title": " "})
+    answer = json.loads(response.content)
+    assert answer["step"] == "reshow_creation_form"
+    assert "This field is required" in answer["htmlFragment"]
+    assert not VodStream.objects.filter(stream_id=sid).exists()
+
+
+def test_the_list_from_nanostream_is_kept_a_minute_and_filtered_by_state_and_tag(
+    admin_client, bintu, in_nanostream
+):
+    bintu.reset_requests()
+    open_chooser(admin_client)
+    open_chooser(admin_client)
+    assert bintu.calls() == 1  # one list call; the registered streams cost none
+    html = open_chooser(admin_client, nanostream_tag="event:closing")
+    asked = [r.query for r in bintu.requests if r.path == "/stream"]
+    assert asked[-1]["tags[]"] == ["event:closing"]
+    assert in_nanostream["titled"] in html and in_nanostream["bare"] not in html
+    open_chooser(admin_client, nanostream_state="live")
+    assert [r.query for r in bintu.requests if r.path == "/stream"][-1]["state"] == ["live"]
+
+
+def test_the_chooser_works_for_registered_streams_when_bintu_cannot_list(
+    admin_client, bintu, streams
+):
+    from wagtail_nanovod.testing import Fault
+
+    bintu.inject(Fault.status(503))
+    html = open_chooser(admin_client)
+    assert sorted(titles(html)) == ["Keynote", "Keynote rehearsal", "Panel"]
+    assert "cannot be listed now: nanoStream had a server error" in html

@@ -122,6 +122,20 @@ class Stream:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
+    def title_from_tags(self) -> str:
+        """The title a ``title:`` or ``name:`` tag gives the stream, or "".
+
+        Never the stream name (``bwPrF-oQGWZ``): that is shown to an editor as a hint,
+        and the editor gives the title.
+        """
+        for key in ("title", "name"):
+            for tag in self.tags:
+                name, colon, value = tag.partition(":")
+                if colon and name.strip().lower() == key and value.strip():
+                    return value.strip()[:255]
+        return ""
+
+    @property
     def live_group_id(self) -> str:
         """The id the H5Live player plays this stream by: its adaptive-bitrate group."""
         return self.streamgroup or self.id

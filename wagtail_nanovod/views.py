@@ -27,31 +27,17 @@ from wagtail.log_actions import log
 from wagtail.snippets.views import snippets as snippet_views
 
 from .badges import render_badge
-from .client import BintuClient
 from .conf import nanovod_settings
-from .exceptions import BintuError, ConfigurationError, InvalidStreamId
+from .exceptions import InvalidStreamId
 from .forms import ImportFilterForm, ImportForm
 from .models import VodStream
-from .parsing import Stream, normalize_stream_id, parse_stream_list
+from .org_streams import list_streams
+from .parsing import normalize_stream_id
 from .reasons import describe_reason
 from .resolver import refresh_in_background, refresh_snippet
 from .snapshot import LIVE, READY, Snapshot, is_active, state_of
 
 logger = logging.getLogger(__name__)
-
-
-def title_for(stream: Stream) -> str:
-    """The title a stream's ``title:`` or ``name:`` tag gives it, or "".
-
-    Never the stream name (``bwPrF-oQGWZ``): that is shown to the editor as a hint,
-    and the editor gives the title.
-    """
-    for key in ("title", "name"):
-        for tag in stream.tags:
-            name, colon, value = tag.partition(":")
-            if colon and name.strip().lower() == key and value.strip():
-                return value.strip()[:255]
-    return ""
 
 
 def report_outcome(request, stream: VodStream, outcome: Snapshot, *, saved: bool) -> None:
@@ -256,7 +242,7 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
         filter_form = ImportFilterForm(self.request.GET)
         streams, error = [], ""
         if filter_form.is_valid():
-            streams, error = self.list_streams(filter_form.list_kwargs())
+            streams, error = list_streams(**filter_form.list_kwargs())
         ids = [stream.id for stream in streams]
         imported = {str(s.stream_id): s for s in VodStream.objects.filter(stream_id__in=ids)}
         rows = []
@@ -267,7 +253,7 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
                     "stream": stream,
                     "title": (posted or {}).get("titles", {}).get(stream.id)
                     if posted
-                    else title_for(stream),
+                    else stream.title_from_tags,
                     "ticked": stream.id in (posted or {}).get("ticked", ()),
                     "missing_title": stream.id in (posted or {}).get("missing", ()),
                     "snippet": snippet,
@@ -276,17 +262,6 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             )
         context.update(filter_form=filter_form, rows=rows, error=error)
         return context
-
-    def list_streams(self, list_kwargs: dict) -> tuple[list[Stream], str]:
-        """The streams bintu lists, or no streams and why not."""
-        try:
-            return parse_stream_list(BintuClient().list_streams(**list_kwargs)), ""
-        except (BintuError, ConfigurationError) as exc:
-            # Decided here: the editor gets a sentence, the log gets bintu's details
-            # (the client keeps the key out of both).
-            reason = exc.reason if isinstance(exc, BintuError) else "configuration"
-            logger.warning("Could not list nanoStream streams (%s): %s", reason, exc)
-            return [], describe_reason(reason)
 
     def post(self, request, *args, **kwargs):
         form = ImportForm(request.POST)
