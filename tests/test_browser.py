@@ -173,7 +173,7 @@ def published(editor, site):
     page = editor
     messages = page.locator(".messages")
 
-    page.get_by_role("link", name="nanoStream", exact=True).click()
+    page.get_by_role("link", name="Streams", exact=True).click()
     page.get_by_role("link", name="Add stream").click()
     page.locator("#id_stream_id").fill(QA_STREAM_ID)
     page.locator("#id_title").fill("Q&A")
@@ -193,7 +193,7 @@ def published(editor, site):
     page.get_by_role("option", name="Recorded stream").click()
     page.get_by_role("button", name="Choose stream").click()
     chooser = page.locator(".modal-content")
-    chooser.get_by_role("textbox", name="Search term").fill("Q&A")
+    chooser.get_by_role("textbox", name="Search").fill("Q&A")
     chooser.get_by_role("link", name="Q&A", exact=True).click()
     expect(chooser).to_have_count(0)
     block = page.locator("[data-contentpath=body]")
@@ -321,6 +321,9 @@ def test_the_live_event_moves_to_its_recording_in_place(visitor, site):
     player = page.locator("figure.nanovod")
     expect(player).to_have_attribute("data-nanovod-state", "upcoming")
     page.evaluate("window.__samePage = true")
+    # "Start again" reloads the page: what the page before it loaded does not count
+    # (it may have been live already, depending on when this test runs).
+    stub_requests.clear()
 
     # From here on nobody touches the page: the script follows the broadcast.
     expect(player).to_have_attribute("data-nanovod-state", "live", timeout=30_000)
@@ -381,3 +384,131 @@ def test_consent_given_before_the_script_loads_is_kept(visitor):
     page.goto("/privacy/")
     expect(page.locator("figure.nanovod video")).to_have_count(2)
     expect(page.locator("figure[data-nanovod-facade]")).to_have_count(0)
+
+
+# -- the editor's path, in clicks -------------------------------------------------------------
+
+HALLWAY_STREAM_ID = "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e09"  # unregistered, stored in Australia
+KEYNOTE_STREAM_ID = "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e01"
+
+
+class Clicks:
+    """Clicks an editor makes, counted."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, locator):
+        self.count += 1
+        locator.click()
+
+
+def test_an_editor_picks_a_stream_straight_from_nanostream_in_six_clicks(editor, site, visitor):
+    page = editor
+    page.goto("/admin/pages/")
+    page.get_by_role("link", name="Explore child pages of 'Recorded live streams'").click()
+    page.get_by_role("link", name="Add child page").click()
+    page.locator("#id_title").fill("Hallway track")
+    page.locator("#id_summary").fill("What was said between the talks.")
+
+    click = Clicks()
+    click(page.get_by_role("button", name="Insert a block"))  # "add block"
+    click(page.get_by_role("option", name="Recorded stream"))
+    click(page.get_by_role("button", name="Choose stream"))
+    chooser = page.locator(".modal-content")
+    expect(chooser.get_by_role("link", name="Keynote", exact=True)).to_be_visible()
+    _screenshot(page, "browser-chooser.png")
+    row = chooser.locator(f'[data-nanovod-unregistered="{HALLWAY_STREAM_ID}"]')
+    title = row.get_by_role("textbox", name="Title")
+    expect(title).to_have_value("")  # nanoStream gives it none: never its stream name
+    title.fill("Hallway chat")  # typed, not an id or a URL
+    click(row.get_by_role("button", name="Register and choose"))
+    expect(chooser).to_have_count(0)
+    block = page.locator("[data-contentpath=body]")
+    expect(block.get_by_text("Hallway chat", exact=True)).to_be_visible()
+    click(page.get_by_role("button", name="More actions"))
+    click(page.get_by_role("button", name="Publish", exact=True))
+    messages = page.locator(".messages")
+    expect(messages).to_contain_text("'Hallway track' created and published")
+    assert click.count <= 6, click.count
+
+    href = messages.get_by_role("link", name="View live").get_attribute("href")
+    visitor.goto(urljoin(site["url"] + "/", href))
+    player = visitor.locator(f'figure[data-nanovod-stream="{HALLWAY_STREAM_ID}"]')
+    expect(player).to_have_attribute("data-nanovod-region", "au")
+    played = _play(player.locator("video"))
+    assert played["error"] is None, played
+    assert urlsplit(played["src"]).netloc == urlsplit(site["hosts"]["au"]).netloc, played
+
+
+def test_the_chooser_finds_a_stream_by_part_of_its_id(editor):
+    page = editor
+    page.goto("/admin/pages/")
+    page.get_by_role("link", name="Explore child pages of 'Recorded live streams'").click()
+    page.get_by_role("link", name="Add child page").click()
+    page.get_by_role("button", name="Insert a block").click()
+    page.get_by_role("option", name="Recorded stream").click()
+    page.get_by_role("button", name="Choose stream").click()
+    chooser = page.locator(".modal-content")
+    chooser.get_by_role("textbox", name="Search").fill(KEYNOTE_STREAM_ID[-12:])
+    results = chooser.locator("#search-results")
+    expect(results.get_by_role("link", name="Keynote", exact=True)).to_be_visible()
+    expect(results.get_by_role("link", name="Panel", exact=True)).to_have_count(0)
+
+
+# Every button and button-like link the plugin puts on its screens (data-nanovod-action;
+# Wagtail's own, such as its icon-only row menus, are Wagtail's to label): its text, and
+# the size of its icons.
+BUTTONS = """() => [...document.querySelectorAll("[data-nanovod-action]")]
+  .filter(b => b.offsetParent !== null).map(b => ({
+    visibleText: (b.innerText || "").trim(),
+    icon: Math.max(0, ...[...b.querySelectorAll("svg")].map(
+      svg => Math.max(svg.getBoundingClientRect().width, svg.getBoundingClientRect().height)
+    )),
+    html: b.outerHTML.slice(0, 160),
+  }))"""
+# The admin's own icons in its sidebar menu (their median: the logo is no menu icon): the
+# size no icon of ours may exceed.
+ADMIN_ICON = """() => {
+    const sizes = [...document.querySelectorAll(".sidebar svg.icon")]
+      .map(svg => svg.getBoundingClientRect().width).filter(w => w > 0).sort((a, b) => a - b);
+    return sizes[Math.floor(sizes.length / 2)];
+  }"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/snippets/wagtail_nanovod/vodstream/",
+        "/admin/snippets/wagtail_nanovod/vodstream/import/",
+    ],
+)
+def test_every_button_on_the_plugins_screens_says_what_it_does(editor, path):
+    page = editor
+    page.goto(path)
+    _assert_buttons_readable(page)
+
+
+def test_the_edit_views_buttons_say_what_they_do(editor):
+    page = editor
+    page.goto("/admin/snippets/wagtail_nanovod/vodstream/")
+    page.get_by_role("link", name="Keynote", exact=True).click()
+    refresh = page.get_by_role("button", name="Refresh from nanoStream now")
+    expect(refresh).to_be_visible()
+    _assert_buttons_readable(page)
+    # The nanoStream panel: state, last sync, the refresh button, the preview.
+    page.evaluate(
+        "() => { document.querySelector('[data-nanovod-admin-panel]').scrollIntoView();"
+        " window.scrollBy(0, -120); }"  # below the admin's sticky header
+    )
+    _screenshot(page, "browser-stream-edit.png")
+
+
+def _assert_buttons_readable(page):
+    admin_icon = page.evaluate(ADMIN_ICON)
+    assert 12 <= admin_icon <= 32, admin_icon
+    buttons = page.evaluate(BUTTONS)
+    assert buttons  # every screen checked here has some
+    for button in buttons:
+        assert button["visibleText"], button
+        assert button["icon"] <= admin_icon + 0.5, button

@@ -97,8 +97,9 @@ class StreamChooseMixin:
 
 
 def _short_id(stream) -> str:
-    """The first group of the stream ID: enough to tell streams apart on a screen."""
-    return stream.stream_id_str.split("-", 1)[0]
+    """The end of the stream ID: enough to tell streams apart on a screen (IDs made one
+    after another may share their start, never their end)."""
+    return "…" + stream.stream_id_str[-8:]
 
 
 class StreamChooseView(StreamChooseMixin, ChooseView):

@@ -143,6 +143,7 @@ class IndexView(snippet_views.IndexView):
                     icon_name="download",
                     # After the add button (priority 1000), the page's main action.
                     priority=1100,
+                    attrs={"data-nanovod-action": ""},
                 )
             )
         return buttons

@@ -34,7 +34,7 @@ class DemoStream:
         return CLIPS / f"{clip}.jpg" if clip else None
 
 
-EU, US, AU, PROCESSING, LIVE, MISSING, UNREGISTERED, LIFECYCLE = DEMO_STREAMS = [
+EU, US, AU, PROCESSING, LIVE, MISSING, UNREGISTERED, LIFECYCLE, HALLWAY = DEMO_STREAMS = [
     DemoStream(
         "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e01",
         "Keynote",
@@ -93,6 +93,15 @@ EU, US, AU, PROCESSING, LIVE, MISSING, UNREGISTERED, LIFECYCLE = DEMO_STREAMS = 
         # Where it starts; demo/lifecycle.py moves it on (and gives it its recording).
         "created",
         poster_clip="eu",
+    ),
+    DemoStream(
+        "6f1d2a6e-1c9a-4c55-9d3e-0a1b2c3d4e09",
+        "Hallway chat",
+        "Streamed from Sydney, stored in Australia, with no title in nanoStream: an editor "
+        "picks it straight from nanoStream in the page editor's chooser and titles it.",
+        "ended",
+        recording="au",
+        registered=False,
     ),
 ]
 
