@@ -516,15 +516,17 @@ def _assert_buttons_readable(page):
 
 def test_the_admin_listing_follows_a_live_event_without_a_reload(editor, visitor):
     page = editor
-    page.goto("/admin/snippets/wagtail_nanovod/vodstream/")
-    page.evaluate("window.__samePage = true")
     # The broadcast starts over (a visitor's button on the event page of the example).
     visitor.goto("/live-event/")
     visitor.get_by_role("button", name="Start again").click()
+    expect(visitor.locator("figure.nanovod")).to_have_attribute("data-nanovod-state", "upcoming")
+    # No visitor page is open from here on, and nobody clicks: the admin keeps up.
+    visitor.goto("about:blank")
+    page.goto("/admin/snippets/wagtail_nanovod/vodstream/")
+    page.evaluate("window.__samePage = true")
     row = page.get_by_role("row").filter(has_text="Live event")
     badge = row.locator("[data-nanovod-badge]")
-    # No visitor page is opened from here on, and nobody clicks: the admin keeps up.
-    visitor.goto("about:blank")
+    expect(badge).to_have_attribute("data-nanovod-badge", "upcoming")
     for state in ("live", "processing", "ready"):
         expect(badge).to_have_attribute("data-nanovod-badge", state, timeout=30_000)
     expect(badge).to_have_text("Ready")

@@ -120,9 +120,10 @@ def admin_js():
     # Keeps the badges of streams about to change current on every admin screen
     # (listing, edit view, chooser), from the states view above.
     return format_html(
-        '<script src="{}" data-nanovod-states-url="{}" defer></script>',
+        '<script src="{}" data-nanovod-states-url="{}" data-nanovod-interval="{}" defer></script>',
         static("wagtail_nanovod/admin.js"),
         reverse(VodStream.snippet_viewset.get_url_name("states")),
+        views.admin_poll_seconds(),
     )
 
 

@@ -20,7 +20,7 @@ def restart_lifecycle(request):
     driver.restart()
     # The snapshot says "ready", a settled state the page no longer polls for: ask
     # the fake at once, so the page the visitor comes back to is upcoming again (the
-    # resolver's signal stores the answer in every snippet of the stream).
+    # fetch stores the answer in every row of the stream).
     stream = VodStream.objects.filter(stream_id=driver.stream_id).first()
     if stream is not None:
         refresh_snippet(stream)

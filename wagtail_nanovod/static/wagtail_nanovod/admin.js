@@ -6,7 +6,8 @@
   const script = document.currentScript;
   const url = script && script.dataset.nanovodStatesUrl;
   if (!url) return;
-  let interval = 15;
+  // Until the view says otherwise: what the page was rendered with.
+  let interval = Number(script.dataset.nanovodInterval) || 15;
 
   const changing = () => document.querySelectorAll("[data-nanovod-badge-stream]");
 
