@@ -56,6 +56,7 @@ HERD_LATENCY = 0.5
 LABELS = {
     "floor": "RawHTMLBlock `<video>` (floor)",
     "minimal": "minimal StructBlock + template",
+    "snippet": "minimal snippet block (SnippetChooserBlock, title + URL)",
     "vod": "**VodBlock**",
     "embed": "EmbedBlock (DB-cached embeds)",
     "media": "wagtailmedia VideoChooserBlock",
@@ -184,6 +185,14 @@ def compare_renders(meter, report, pages: dict, repeat: int, warmup: int) -> Non
     )
     at_big = medians[big]
     report.check(last, at_big["vod"] <= 1.3 * at_big["minimal"], "≤ 1.3x minimal")
+    # Issue 13: no dearer than the least any snippet-backed block costs, at every N.
+    for n in SIZES:
+        ratio = medians[n]["vod"] / medians[n]["snippet"]
+        report.check(
+            report.find("1 render", LABELS["vod"], n),
+            ratio <= 1.0,
+            f"≤ 1.0x minimal snippet block (is {ratio:.2f}x)",
+        )
     embed = at_big["embed"] / at_big["vod"]
     report.check(
         report.find("1 render", LABELS["embed"], big),
@@ -222,6 +231,12 @@ def compare_requests(meter, report, refs: dict, repeat: int, warmup: int) -> Non
             )
         )
         _check_videos(report, row, costs.html)
+    ratio = median["vod"] / median["snippet"]
+    report.check(
+        report.find("2 request", LABELS["vod"], REQUEST_SIZE),
+        ratio <= 1.05,
+        f"≤ 1.05x the minimal snippet block's page (is {ratio:.2f}x)",
+    )
 
 
 def _check_videos(report, row, html: str) -> None:

@@ -22,6 +22,7 @@ from . import models
 PAGE_MODELS = {
     "floor": models.RawPage,
     "minimal": models.MinimalPage,
+    "snippet": models.SnippetPage,
     "vod": models.VodPage,
     "embed": models.EmbedPage,
 }
@@ -80,6 +81,8 @@ class Content:
             values = [video_tag(url) for url in urls]
         elif kind == "minimal":
             values = [{"url": url, "caption": ""} for url in urls]
+        elif kind == "snippet":
+            values = [{"video": video.pk} for video in minimal_videos(urls)]
         elif kind == "embed":
             values = embeds(urls)
         else:
@@ -92,6 +95,14 @@ class Content:
         )
         self.home.add_child(instance=page)
         return PageRef(type(page), page.pk, page.url, len(values))
+
+
+def minimal_videos(urls: list[str]):
+    """A minimal video snippet per URL."""
+    return [
+        models.MinimalVideo.objects.create(title=f"Talk {n}", url=url)
+        for n, url in enumerate(urls)
+    ]
 
 
 def video_tag(url: str) -> str:

@@ -5,10 +5,12 @@ in what their value costs to load and to render, which is what the bench compare
 """
 
 from django.conf import settings
+from django.db import models
 from wagtail import blocks
 from wagtail.embeds.blocks import EmbedBlock
 from wagtail.fields import StreamField
 from wagtail.models import Page
+from wagtail.snippets.blocks import SnippetChooserBlock
 
 from wagtail_nanovod.blocks import VodBlock
 
@@ -25,6 +27,26 @@ class MinimalVideoBlock(blocks.StructBlock):
         template = "benchsite/minimal_video.html"
 
 
+class MinimalVideo(models.Model):
+    """The least snippet a site would make for a video: a title and a URL."""
+
+    title = models.CharField(max_length=255)
+    url = models.URLField()
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MinimalSnippetBlock(blocks.StructBlock):
+    """The least a snippet-backed block costs (the floor VodBlock is held to): Wagtail's
+    own SnippetChooserBlock, one bulk query for a page's snippets, a one-line template."""
+
+    video = SnippetChooserBlock(MinimalVideo)
+
+    class Meta:
+        template = "benchsite/snippet_video.html"
+
+
 class VodPage(Page):
     body = StreamField([("video", VodBlock())])
     template = TEMPLATE
@@ -39,6 +61,11 @@ class RawPage(Page):
 
 class MinimalPage(Page):
     body = StreamField([("video", MinimalVideoBlock())])
+    template = TEMPLATE
+
+
+class SnippetPage(Page):
+    body = StreamField([("video", MinimalSnippetBlock())])
     template = TEMPLATE
 
 
