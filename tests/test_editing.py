@@ -43,23 +43,7 @@ def test_an_editor_adds_a_vod_block_publishes_and_visitors_get_the_player(
             "title": "Conference day",
             "slug": "conference-day",
             "body": streamfield(
-                [
-                    (
-                        "vod",
-                        {
-                            "stream": snippet.pk,
-                            "recording": "",
-                            "caption": "The workshop, recorded",
-                            "autoplay": "",
-                            "loop": "",
-                            "controls": "on",
-                            "start_time": "",
-                            "poster": "",
-                            "captions": {"count": 0},
-                            "click_to_load": "",
-                        },
-                    )
-                ]
+                [("vod", vod_block_data(snippet, caption="The workshop, recorded"))]
             ),
             "action-publish": "publish",
         }
@@ -115,12 +99,11 @@ def test_a_block_without_a_stream_is_a_form_error_not_a_lost_page(editor, make_s
     assert "kept" in html
 
 
-def _publish(editor, snippet, recording, slug):
-    home = Page.get_first_root_node().get_children().first()
-    add_url = reverse("wagtailadmin_pages:add", args=["testapp", "eventpage", home.pk])
-    block = {
+def vod_block_data(snippet, **fields):
+    """A VOD block as the page editor posts it, with the given fields set."""
+    return {
         "stream": snippet.pk,
-        "recording": recording,
+        "recording": "",
         "caption": "",
         "autoplay": "",
         "loop": "",
@@ -129,7 +112,14 @@ def _publish(editor, snippet, recording, slug):
         "poster": "",
         "captions": {"count": 0},
         "click_to_load": "",
+        **fields,
     }
+
+
+def _publish(editor, snippet, recording, slug):
+    home = Page.get_first_root_node().get_children().first()
+    add_url = reverse("wagtailadmin_pages:add", args=["testapp", "eventpage", home.pk])
+    block = vod_block_data(snippet, recording=recording)
     data = {"title": slug, "slug": slug, "body": streamfield([("vod", block)])}
     return editor.post(
         add_url, nested_form_data({**data, "action-publish": "publish"}), follow=True
