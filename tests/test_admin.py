@@ -444,6 +444,15 @@ def test_a_stream_nanostream_gives_no_title_is_never_titled_by_its_stream_name(
     assert f'name="title-{org_streams["plain"]}" value=""' in page
 
 
+def test_titles_typed_in_rows_not_ticked_come_back_too(editor, org_streams):
+    data = import_data(
+        editor, [org_streams["plain"]], **{org_streams["named"]: "Workshop B, day two"}
+    )
+    response = editor.post(url("import"), data, follow=True)
+    page = response.content.decode()
+    assert f'name="title-{org_streams["named"]}" value="Workshop B, day two"' in page
+
+
 def test_imported_streams_are_marked_and_never_created_twice(editor, org_streams):
     editor.post(url("import"), import_data(editor, [org_streams["titled"]]))
     snippet = VodStream.objects.get()
@@ -627,3 +636,25 @@ def test_the_listing_and_edit_view_queue_the_refresh_of_changing_streams(
     editor.get(url("edit", live.pk))
     assert queued_refreshes() == [live.stream_id_str]  # queued once
     assert settled.stream_id_str not in queued_refreshes()
+
+
+def test_the_states_view_is_for_those_who_may_see_the_streams(
+    bintu, make_snippet, django_user_model, viewer
+):
+    snippet = make_snippet(state="live", regions=())
+    states = url("states")
+    # A viewer (and an editor who may only change streams) gets the badges...
+    assert viewer.get(states, {"id": snippet.stream_id_str}).status_code == 200
+    changer = django_user_model.objects.create_user("changer", "c@example.com")
+    changer.user_permissions.add(
+        Permission.objects.get(codename="access_admin"),
+        Permission.objects.get(codename="change_vodstream"),
+    )
+    client = Client()
+    client.force_login(changer)
+    assert client.get(states, {"id": snippet.stream_id_str}).status_code == 200
+    # ...an admin user who may not see the streams does not.
+    other = django_user_model.objects.create_user("other", "o@example.com")
+    other.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(other)
+    assert_denied(lambda path, data, **kw: client.get(path, data, **kw), states, {"id": "x"})

@@ -185,3 +185,28 @@ def test_the_chooser_works_for_registered_streams_when_bintu_cannot_list(
     html = open_chooser(admin_client)
     assert sorted(titles(html)) == ["Keynote", "Keynote rehearsal", "Panel"]
     assert "cannot be listed now: nanoStream had a server error" in html
+
+
+def test_a_failure_to_list_is_kept_a_moment_so_the_chooser_waits_once(
+    admin_client, bintu, streams, settings
+):
+    import time
+
+    from wagtail_nanovod.testing import Fault
+
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 0.5, "RETRIES": 0}
+    bintu.inject(Fault.hang())
+    bintu.reset_requests()
+    assert "cannot be listed now: nanoStream could not be reached" in open_chooser(admin_client)
+    started = time.monotonic()
+    html = open_chooser(admin_client)
+    assert time.monotonic() - started < 0.4  # no second wait on a hanging bintu
+    assert "cannot be listed now" in html and sorted(titles(html))[0] == "Keynote"
+    assert len([r for r in bintu.requests if r.path == "/stream"]) == 1
+    bintu.release()
+
+
+def test_a_tag_with_spaces_filters_the_list(admin_client, bintu, streams):
+    sid = bintu.add_stream(tags=["room:Hall A", "title:In the hall"])
+    html = open_chooser(admin_client, nanostream_tag="room:Hall A")
+    assert f'data-nanovod-unregistered="{sid}"' in html

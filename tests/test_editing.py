@@ -148,4 +148,14 @@ def test_a_recording_number_nobody_can_check_yet_saves_with_a_warning(editor, bi
     response = _publish(editor, snippet, 3, "unchecked")
     assert EventPage.objects.get(slug="unchecked").live
     text = response.content.decode().replace("&#x27;", "'")
-    assert "nanoStream has not answered for 'Tomorrow's talk' yet" in text
+    assert "nanoStream has not confirmed yet that 'Tomorrow's talk' has recording 3" in text
+
+
+def test_a_recording_number_a_changing_stream_may_have_soon_saves_with_a_warning(
+    editor, bintu, make_snippet
+):
+    live = make_snippet(state="live", regions=("eu",), title="On air")
+    response = _publish(editor, live, 2, "on-air")
+    assert EventPage.objects.get(slug="on-air").live  # recording 2 may come after the show
+    text = response.content.decode().replace("&#x27;", "'")
+    assert "has not confirmed yet that 'On air' has recording 2" in text

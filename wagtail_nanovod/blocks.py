@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +24,7 @@ from .player import (
     render_block_player,
 )
 from .resolver import RenderBatch
-from .snapshot import playable_recordings
+from .snapshot import is_active, playable_recordings
 
 
 class VodStreamChooserBlock(SnippetChooserBlock):
@@ -218,12 +220,10 @@ class VodBlock(blocks.StructBlock):
 
 
 def recording_problem(stream: VodStream | None, number: int | None) -> str:
-    """Why ``number`` is not a recording this stream has ("" if it is, or if nobody can
-    tell yet: bintu has not answered for the stream)."""
-    if stream is None or number is None or stream.snapshot.stream is None:
-        return ""
-    numbers = sorted({r.index for r in playable_recordings(stream.snapshot.stream) if r.index})
-    if number in numbers:
+    """Why ``number`` is not a recording this stream has: "" if it is, or if nobody can
+    tell yet (see :func:`_numbers`)."""
+    numbers, certain = _numbers(stream)
+    if number is None or number in numbers or not certain:
         return ""
     if not numbers:
         return _("This stream has no recordings yet: leave the number empty to play the latest.")
@@ -234,16 +234,34 @@ def recording_problem(stream: VodStream | None, number: int | None) -> str:
 
 
 def unchecked_recordings(page) -> list[tuple[VodStream, int]]:
-    """The (stream, recording number) pairs on a page that nobody can check yet, because
-    bintu has not answered for the stream."""
+    """The (stream, recording number) pairs on a page that nobody can confirm yet."""
     found = []
     for field in page._meta.get_fields():
         if isinstance(field, StreamField):
             for value in _vod_values(field.stream_block, getattr(page, field.name)):
                 stream, number = value.get("stream"), value.get("recording")
-                if stream is not None and number is not None and stream.snapshot.stream is None:
+                if stream is None or number is None:
+                    continue
+                numbers, certain = _numbers(stream)
+                if number not in numbers and not certain:
                     found.append((stream, number))
     return found
+
+
+def _numbers(stream: VodStream | None) -> tuple[list[int], bool]:
+    """The recording numbers a stream has, as far as we know, and whether that is all:
+    not while bintu has not answered, the answer is stale, the stream is about to change
+    (a recording may be on its way) or its answer left the recordings out."""
+    answer = stream.snapshot.stream if stream is not None else None
+    if answer is None:
+        return [], False
+    numbers = sorted({r.index for r in playable_recordings(answer) if r.index})
+    certain = (
+        stream.is_fresh(datetime.now(UTC))
+        and not is_active(stream.status)
+        and answer.recordings_said
+    )
+    return numbers, certain
 
 
 def _vod_values(block, value):

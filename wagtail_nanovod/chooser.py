@@ -12,13 +12,11 @@ says why and works for the registered ones.
 from __future__ import annotations
 
 from django import forms
-from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.modal_workflow import render_modal_workflow
 from wagtail.admin.ui.tables import Column
-from wagtail.log_actions import log
 from wagtail.snippets.views.chooser import (
     ChooseResultsView,
     ChooseView,
@@ -32,8 +30,8 @@ from .forms import STATE_CHOICES
 from .models import STATUS_CHOICES, VodStream
 from .org_streams import list_streams
 from .parsing import normalize_stream_id
-from .resolver import refresh_snippet
 from .snapshot import playable_thumbnail
+from .views import register_stream
 
 #: The chooser's own parameters for the "from nanoStream" list (the search box and the
 #: state filter belong to the registered streams).
@@ -98,7 +96,7 @@ class StreamChooseMixin:
 
 def _short_id(stream) -> str:
     """The end of the stream ID: enough to tell streams apart on a screen (IDs made one
-    after another may share their start, never their end)."""
+    after another may share their start; random ones differ all along)."""
     return "…" + stream.stream_id_str[-8:]
 
 
@@ -143,19 +141,13 @@ class StreamRegisterView(SnippetCreateView):
         existing = VodStream.objects.filter(stream_id=stream_id).first()
         if existing is not None:
             return existing
-        stream = VodStream(stream_id=stream_id, title=form.cleaned_data["title"].strip())
-        refresh_snippet(stream)  # not saved yet: fills in the snapshot only
-        try:
-            with transaction.atomic():
-                stream.save()
-        except IntegrityError:  # registered meanwhile (another editor, a double click)
-            return VodStream.objects.get(stream_id=stream_id)
-        log(instance=stream, action="wagtail.create", user=self.request.user)
-        return stream
+        title = form.cleaned_data["title"].strip()
+        stream, _outcome = register_stream(stream_id, title, self.request.user)
+        return stream or VodStream.objects.get(stream_id=stream_id)
 
     def get_reshow_creation_form_response(self):
         html = render_to_string(
-            "wagtail_nanovod/admin/_from_nanostream.html",
+            "wagtail_nanovod/admin/_from_nanostream_rows.html",
             {"from_nanostream": from_nanostream(self.request, invalid=self.form)},
             self.request,
         )
@@ -195,10 +187,18 @@ def from_nanostream(request, invalid: RegisterStreamForm | None = None) -> dict:
                 initial={"stream_id": stream.id, "title": stream.title_from_tags},
                 auto_id=f"nanovod-{stream.id}-%s",
             )
+        # Every row's field is "Title": which stream it titles is the name beside it.
+        form.fields["title"].widget.attrs["aria-describedby"] = f"nanovod-{stream.id}-name"
         rows.append({"stream": stream, "form": form, "thumbnail": playable_thumbnail(stream)})
     choose_url = reverse(VodStream.snippet_viewset.chooser_viewset.get_url_name("choose"))
+    # The "key:value" tags of the streams listed, as filters (titles are no filter).
     tags = sorted(
-        {t for s in streams for t in s.tags if ":" in t and not t.startswith(("title:", "name:"))}
+        {
+            tag
+            for s in streams
+            for tag in s.tags
+            if ":" in tag and tag.split(":", 1)[0].strip().lower() not in ("title", "name")
+        }
     )
     return {
         "rows": rows,

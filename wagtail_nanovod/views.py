@@ -7,7 +7,6 @@ checked after, and a failed check is a message to the editor, never an error pag
 from __future__ import annotations
 
 import contextlib
-import logging
 
 from django.contrib.admin.utils import quote
 from django.db import IntegrityError, transaction
@@ -36,8 +35,6 @@ from .parsing import normalize_stream_id
 from .reasons import describe_reason
 from .resolver import refresh_in_background, refresh_snippet
 from .snapshot import LIVE, READY, Snapshot, is_active, state_of
-
-logger = logging.getLogger(__name__)
 
 
 def report_outcome(request, stream: VodStream, outcome: Snapshot, *, saved: bool) -> None:
@@ -115,6 +112,22 @@ class VerifyOnSaveMixin:
         return response
 
 
+def register_stream(stream_id: str, title: str, user, *, check: bool = True):
+    """A new snippet for a stream, checked with bintu first (within ``TIMEOUT``; a failure
+    saves it unverified) unless ``check`` is off, and logged as created by ``user``:
+    ``(snippet, what bintu said)``; ``(None, None)`` if it was registered meanwhile."""
+    snippet = VodStream(stream_id=stream_id, title=title)
+    # Not saved yet, so this only fills in the snapshot fields.
+    outcome = refresh_snippet(snippet) if check else None
+    try:
+        with transaction.atomic():
+            snippet.save()
+    except IntegrityError:  # registered meanwhile: another editor, or a double click
+        return None, None
+    log(instance=snippet, action="wagtail.create", user=user)
+    return snippet, outcome
+
+
 class CreateView(VerifyOnSaveMixin, snippet_views.CreateView):
     """The snippet's create view, verified with bintu once saved."""
 
@@ -172,7 +185,10 @@ class StatesView(PermissionCheckedMixin, View):
     waits on bintu here.
     """
 
-    permission_required = "view"
+    # Whoever may see the streams in the admin at all (as the listing); the viewset hands
+    # the view its model, and so its permission policy.
+    model = None
+    any_permission_required = ["add", "change", "delete", "view"]
     #: More ids than any screen shows.
     MAX_STREAMS = 100
 
@@ -182,7 +198,7 @@ class StatesView(PermissionCheckedMixin, View):
             with contextlib.suppress(InvalidStreamId):
                 ids.append(normalize_stream_id(value))
         streams = list(VodStream.objects.filter(stream_id__in=ids).defer("captions"))
-        refresh_in_background(streams)
+        refresh_changing(streams)
         return JsonResponse(
             {
                 "interval": admin_poll_seconds(),
@@ -252,9 +268,10 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             rows.append(
                 {
                     "stream": stream,
-                    "title": (posted or {}).get("titles", {}).get(stream.id)
-                    if posted
-                    else stream.title_from_tags,
+                    # What the editor typed, if the list comes back; else from the tags.
+                    "title": (posted or {})
+                    .get("titles", {})
+                    .get(stream.id, stream.title_from_tags),
                     "ticked": stream.id in (posted or {}).get("ticked", ()),
                     "missing_title": stream.id in (posted or {}).get("missing", ()),
                     "snippet": snippet,
@@ -270,7 +287,14 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             messages.error(request, " ".join(form.errors["stream"]))
             return redirect(request.get_full_path())
         ids = form.cleaned_data["stream"]
-        titles = {sid: request.POST.get(f"title-{sid}", "").strip()[:255] for sid in ids}
+        # Every row's title as typed, ticked or not, so that none is lost if the list
+        # comes back.
+        typed = {
+            key.removeprefix("title-"): value.strip()[:255]
+            for key, value in request.POST.items()
+            if key.startswith("title-")
+        }
+        titles = {sid: typed.get(sid, "") for sid in ids}
         missing = [sid for sid in ids if not titles[sid]]
         if missing:
             # Nothing imported, nothing lost: the same list again, ticks and titles kept.
@@ -283,7 +307,7 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
                 )
                 % {"count": len(missing)},
             )
-            posted = {"ticked": set(ids), "titles": titles, "missing": set(missing)}
+            posted = {"ticked": set(ids), "titles": typed, "missing": set(missing)}
             return self.render_to_response(self.get_context_data(posted=posted))
         created, failed, skipped = self.import_streams(ids, titles)
         if created:
@@ -334,21 +358,16 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             if stream_id in existing:
                 skipped += 1
                 continue
-            snippet = VodStream(stream_id=stream_id, title=titles[stream_id])
-            if not outage:
-                # Not saved yet, so this only fills in the snapshot fields.
-                outcome = refresh_snippet(snippet)
-                if outcome.error and outcome.error != "not_found":
-                    # bintu is down, slow or refuses the key: save the rest unverified
-                    # rather than make the editor wait up to TIMEOUT once per stream.
-                    outage = outcome.error
-            try:
-                with transaction.atomic():
-                    snippet.save()
-            except IntegrityError:
+            # Once bintu is down, slow or refuses the key, the rest are saved unverified
+            # rather than make the editor wait up to TIMEOUT once per stream.
+            snippet, outcome = register_stream(
+                stream_id, titles[stream_id], self.request.user, check=not outage
+            )
+            if snippet is None:
                 skipped += 1  # imported meanwhile: another editor, or a double click
                 continue
-            log(instance=snippet, action="wagtail.create", user=self.request.user)
+            if outcome is not None and outcome.error and outcome.error != "not_found":
+                outage = outcome.error
             created.append(snippet)
             if reason := snippet.last_error or (outage if snippet.synced_at is None else ""):
                 failed.setdefault(reason, []).append(snippet.title)

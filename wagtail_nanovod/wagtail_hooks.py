@@ -102,14 +102,14 @@ class BrokenVideosMenuItem(MenuItem):
 @hooks.register("after_create_page")
 @hooks.register("after_edit_page")
 def warn_of_unchecked_recordings(request, page):
-    """A recording number nobody can check yet saves, with a word: bintu has not
-    answered for its stream (a number it does not have is a form error instead)."""
+    """A recording number nobody can confirm yet saves, with a word (bintu has not
+    answered for its stream, or not lately); one it surely does not have is a form error."""
     for stream, number in unchecked_recordings(page):
         messages.warning(
             request,
             _(
-                "Saved. nanoStream has not answered for '%(title)s' yet, so whether it has "
-                "recording %(number)s is not known: check the page once it has."
+                "Saved. nanoStream has not confirmed yet that '%(title)s' has recording "
+                "%(number)s: check the page once it has."
             )
             % {"title": stream.title, "number": number},
         )

@@ -18,9 +18,11 @@
       const query = new URLSearchParams([...ids].map((id) => ["id", id]));
       try {
         const response = await fetch(`${url}?${query}`, {
-          headers: { Accept: "application/json" },
+          // As an AJAX call, a refusal is a 403, not a redirect with a message.
+          headers: { Accept: "application/json", "X-Requested-With": "XMLHttpRequest" },
           credentials: "same-origin",
         });
+        if (response.status === 403 || response.redirected) return; // not for this user
         if (response.ok) {
           const answer = await response.json();
           interval = answer.interval || interval;
