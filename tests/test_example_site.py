@@ -265,3 +265,30 @@ def test_the_live_event_page_follows_the_broadcast_by_itself(tmp_path, monkeypat
         assert [p["state"] for p in _players(replayed.text)] == ["upcoming"]
         answer = requests.get(base_url + "/nanovod/state/", params={"id": LIVE_EVENT}, timeout=10)
         assert answer.json()["streams"][LIVE_EVENT]["state"] == "upcoming"
+
+
+def test_the_example_asks_nothing_of_the_internet_and_misses_no_file(example_site):
+    base_url, log = example_site
+    icon = requests.get(base_url + "/favicon.ico", timeout=10)
+    assert icon.status_code == 200 and icon.content.startswith(b"\x00\x00\x01\x00")  # an ICO
+    for path in ("/", "/recordings/"):
+        page = _get(base_url + path)
+        description = re.search(r'<meta name="description" content="([^"]+)"', page)
+        assert description and len(description[1]) > 20, path
+
+    printed = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
+    session = requests.Session()
+    session.get(base_url + "/admin/login/", timeout=10)
+    session.post(
+        base_url + "/admin/login/",
+        data={
+            "username": printed[1],
+            "password": printed[2],
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": base_url + "/admin/login/"},
+        timeout=10,
+    )
+    dashboard = session.get(base_url + "/admin/", timeout=10).text
+    assert "Sign in" not in dashboard
+    assert "w-upgrade" not in dashboard  # no question to Wagtail's release server

@@ -120,8 +120,10 @@ MEDIA_ROOT = os.environ.get("EXAMPLE_SITE_MEDIA", BASE_DIR / "media")
 WAGTAIL_SITE_NAME = "wagtail-nanovod example"
 # run.py passes on the address it serves, for absolute links (userbar, notifications).
 WAGTAILADMIN_BASE_URL = "http://" + os.environ.get("EXAMPLE_SITE_ADDRESS", "127.0.0.1:8000")
-# Offline all the way: Wagtail's own avatar, not one fetched from gravatar.com.
+# Offline all the way: Wagtail's own avatar, not one fetched from gravatar.com, and no
+# question to Wagtail's release server from the admin's dashboard.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 # A demo is watched, not left open for hours: a live stream's page follows bintu within
 # seconds (the package defaults, 30 s and 15 s, spare bintu and the site on a busy day).

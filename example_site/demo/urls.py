@@ -16,6 +16,8 @@ urlpatterns = [
     # The player's state endpoint and player fragments: before Wagtail's catch-all.
     path("nanovod/", include("wagtail_nanovod.urls")),
     path("demo/live-event/restart/", views.restart_lifecycle, name="demo-lifecycle-restart"),
+    # Browsers ask for it whatever the page links: a 404 in every log otherwise.
+    path("favicon.ico", serve_static, {"path": "demo/favicon.ico", "insecure": True}),
     # The player's script and the offline H5Live stand-in, whatever DEBUG says: runserver
     # serves static files only with DEBUG on, and this local demo has no other server.
     re_path(
