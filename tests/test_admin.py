@@ -77,17 +77,21 @@ def editor(client, django_user_model, browsers):
     return browsers[-1]
 
 
-@pytest.fixture
-def viewer(django_user_model, browsers):
-    """An admin user who may look at the streams but not change or add them."""
-    user = django_user_model.objects.create_user("viewer", "v@example.com")
+def admin_user_client(django_user_model, username, *codenames):
+    """A client logged in as an admin user with only these permissions besides the admin."""
+    user = django_user_model.objects.create_user(username, f"{username}@example.com")
     user.user_permissions.add(
-        Permission.objects.get(codename="access_admin"),
-        Permission.objects.get(codename="view_vodstream"),
+        *Permission.objects.filter(codename__in=["access_admin", *codenames])
     )
     client = Client()
     client.force_login(user)
-    browsers.append(Browser(client))
+    return client
+
+
+@pytest.fixture
+def viewer(django_user_model, browsers):
+    """An admin user who may look at the streams but not change or add them."""
+    browsers.append(Browser(admin_user_client(django_user_model, "viewer", "view_vodstream")))
     return browsers[-1]
 
 
@@ -645,16 +649,8 @@ def test_the_states_view_is_for_those_who_may_see_the_streams(
     states = url("states")
     # A viewer (and an editor who may only change streams) gets the badges...
     assert viewer.get(states, {"id": snippet.stream_id_str}).status_code == 200
-    changer = django_user_model.objects.create_user("changer", "c@example.com")
-    changer.user_permissions.add(
-        Permission.objects.get(codename="access_admin"),
-        Permission.objects.get(codename="change_vodstream"),
-    )
-    client = Client()
-    client.force_login(changer)
-    assert client.get(states, {"id": snippet.stream_id_str}).status_code == 200
+    changer = admin_user_client(django_user_model, "changer", "change_vodstream")
+    assert changer.get(states, {"id": snippet.stream_id_str}).status_code == 200
     # ...an admin user who may not see the streams does not.
-    other = django_user_model.objects.create_user("other", "o@example.com")
-    other.user_permissions.add(Permission.objects.get(codename="access_admin"))
-    client.force_login(other)
-    assert_denied(lambda path, data, **kw: client.get(path, data, **kw), states, {"id": "x"})
+    other = admin_user_client(django_user_model, "other")
+    assert_denied(lambda path, data, **kw: other.get(path, data, **kw), states, {"id": "x"})

@@ -53,6 +53,25 @@ def _get(url: str) -> str:
     return response.text
 
 
+def _log_in(base_url: str, log) -> tuple[requests.Session, requests.Response]:
+    """A session logged in to the admin with the login run.py printed, and the answer."""
+    printed = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
+    assert printed, log.read_text()
+    session = requests.Session()
+    session.get(base_url + "/admin/login/", timeout=10)
+    response = session.post(
+        base_url + "/admin/login/",
+        data={
+            "username": printed[1],
+            "password": printed[2],
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": base_url + "/admin/login/"},
+        timeout=10,
+    )
+    return session, response
+
+
 def test_each_recording_plays_from_its_regions_fake_host(example_site):
     base_url, log = example_site
     hosts = region_hosts(log)
@@ -111,20 +130,7 @@ def test_the_front_page_links_to_the_event_pages(example_site):
 
 def test_the_printed_admin_login_works(example_site):
     base_url, log = example_site
-    printed = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
-    assert printed, log.read_text()
-    session = requests.Session()
-    session.get(base_url + "/admin/login/", timeout=10)
-    response = session.post(
-        base_url + "/admin/login/",
-        data={
-            "username": printed[1],
-            "password": printed[2],
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": base_url + "/admin/login/"},
-        timeout=10,
-    )
+    session, response = _log_in(base_url, log)
     assert response.status_code == 200
     assert response.url == base_url + "/admin/"  # redirected to the dashboard, not the form
     assert session.get(base_url + "/admin/", timeout=10).status_code == 200
@@ -276,19 +282,7 @@ def test_the_example_asks_nothing_of_the_internet_and_misses_no_file(example_sit
         description = re.search(r'<meta name="description" content="([^"]+)"', page)
         assert description and len(description[1]) > 20, path
 
-    printed = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
-    session = requests.Session()
-    session.get(base_url + "/admin/login/", timeout=10)
-    session.post(
-        base_url + "/admin/login/",
-        data={
-            "username": printed[1],
-            "password": printed[2],
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": base_url + "/admin/login/"},
-        timeout=10,
-    )
+    session, _response = _log_in(base_url, log)
     dashboard = session.get(base_url + "/admin/", timeout=10).text
     assert "Sign in" not in dashboard
     assert "w-upgrade" not in dashboard  # no question to Wagtail's release server
