@@ -126,7 +126,7 @@ class Row:
     section: str
     case: str
     n: int
-    seconds: float
+    seconds: float | None  # None: not measured
     floor: float | None = None
     minimal: float | None = None
     queries: int | None = None
@@ -184,7 +184,7 @@ class Report:
                 row.section,
                 row.case,
                 str(row.n),
-                duration(row.seconds),
+                "" if row.seconds is None else duration(row.seconds),
                 _ratio(row.floor),
                 _ratio(row.minimal),
                 _count(row.queries),

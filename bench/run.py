@@ -10,6 +10,11 @@ counts round trips, the fake bintu of ``wagtail_nanovod.testing`` on 127.0.0.1),
 measures everything in one run so that machine noise cancels out, and prints one
 markdown table. It exits with 1 when a target is missed, unless ``--no-check``.
 
+Sections 1 to 5 run in this process. Section 6, the crowd (``bench/crowd.py``), serves
+the same site as a deployment does, gunicorn on PostgreSQL and Redis, and polls its
+state endpoint with ApacheBench: it needs Debian's ``postgresql``, ``redis-server`` and
+``apache2-utils``, and says which is missing when one is.
+
 What is timed is ``{% include_block page.body %}`` for a page fetched fresh from the
 database before each render (the fetch itself is not timed): Wagtail converts a
 StreamField's stored JSON lazily, so each block's ``bulk_to_python`` (where EmbedBlock
@@ -110,7 +115,11 @@ def main() -> int:
         outage_without_snapshots(content, meter, report)
         thundering_herd(content, report)
 
-    print("\n".join([*header(), "", *report.markdown(), ""]))
+        from crowd import crowd
+
+        crowd_notes = crowd(bintu, report, Path(work), quick=args.quick, progress=progress)
+
+    print("\n".join([*header(), *crowd_notes, "", *report.markdown(), ""]))
     missed = report.missed
     if not missed:
         print("All targets met.")
