@@ -234,6 +234,47 @@ def test_many_blocks_cost_what_one_costs(
     assert bintu.calls() == 0
 
 
+def _render_body(page_id):
+    from tests.testapp.models import EventPage
+
+    page = EventPage.objects.get(pk=page_id)  # fresh, as for every request
+    template = Template("{% load wagtailcore_tags %}{% include_block page.body %}")
+    with CaptureQueriesContext(connection) as queries:
+        html = template.render(Context({"page": page}))
+    return html, len(queries)
+
+
+def test_a_stream_changed_by_another_process_shows_its_change_at_the_next_render(
+    bintu, make_snippet, make_event_page
+):
+    snippets = [make_snippet(title=f"Talk {n}") for n in range(5)]
+    page_id = make_event_page(snippets).pk
+    _render_body(page_id)
+    # A write that never went through this process's instances, as another process's.
+    VodStream.objects.filter(pk=snippets[2].pk).update(title="Talk two, renamed")
+    html, queries = _render_body(page_id)
+    assert "Talk two, renamed" in html
+    assert queries == 2  # the versions, then the one row that changed
+    html, queries = _render_body(page_id)
+    assert "Talk two, renamed" in html and queries == 1
+
+
+def test_an_edited_poster_shows_at_the_next_render(bintu, make_snippet, make_event_page):
+    image = get_image_model().objects.create(title="p", file=get_test_image_file())
+    snippet = make_snippet()
+    snippet.poster = image
+    snippet.save()
+    page_id = make_event_page([snippet]).pk
+    before = re.search(r'poster="([^"]+)"', _render_body(page_id)[0]).group(1)
+    image.focal_point_x, image.focal_point_y = 10, 10
+    image.focal_point_width = image.focal_point_height = 5
+    image.save()
+    after = re.search(r'poster="([^"]+)"', _render_body(page_id)[0]).group(1)
+    assert after != before and after.startswith("/media/images/")
+    image.delete()
+    assert 'poster="/media' not in _render_body(page_id)[0]
+
+
 def test_the_template_tag_takes_a_snippet_or_a_stream_id(bintu, make_snippet):
     snippet = make_snippet(regions=("us",), title="Tagged")
     template = Template(

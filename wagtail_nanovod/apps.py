@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WagtailNanovodConfig(AppConfig):
-    """Registers the system checks; nothing here talks to bintu."""
+    """Registers the system checks and the signals; nothing here talks to bintu."""
 
     name = "wagtail_nanovod"
     label = "wagtail_nanovod"
@@ -12,3 +12,6 @@ class WagtailNanovodConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .render_rows import connect_signals
+
+        connect_signals()

@@ -23,8 +23,13 @@ from .player import (
     player_context,
     render_block_player,
 )
+from .render_rows import streams_for_render
 from .resolver import RenderBatch
 from .snapshot import is_active, playable_recordings
+
+#: Defaults of these types can be shared by all the values of a page.
+_IMMUTABLE = (type(None), str, int, float, bool, tuple, frozenset)
+_NO_DEFAULT = object()
 
 
 class VodStreamChooserBlock(SnippetChooserBlock):
@@ -34,12 +39,11 @@ class VodStreamChooserBlock(SnippetChooserBlock):
         super().__init__(VodStream, **kwargs)
 
     def bulk_to_python(self, values):
-        # Wagtail hands every VOD block of a StreamField to this at once: one query
-        # (and one renditions query) for the page, then one resolver pass for all when
-        # the first is rendered. The same stream twice on a page shares one instance.
-        ids = [value for value in values if value is not None]
-        # No ORDER BY: in_bulk returns a dict, the model's ordering would be wasted work.
-        found = VodStream.objects.for_render().order_by().in_bulk(ids)
+        # Wagtail hands every VOD block of a StreamField to this at once: one query for
+        # the page (two when this process does not remember some of its rows), then one
+        # resolver pass for all when the first is rendered. The same stream twice on a
+        # page shares one instance.
+        found = streams_for_render([value for value in values if value is not None])
         RenderBatch(found.values())
         return [found.get(value) for value in values]
 
@@ -104,47 +108,45 @@ class VodBlock(blocks.StructBlock):
         template = TEMPLATE
 
     @cached_property
-    def _conversion_plan(self) -> list[tuple[str, blocks.Block, bool]]:
-        # (name, child, whether its stored value is already its Python value)
-        return [
-            (
-                name,
-                child,
+    def _conversion_plan(self) -> list[tuple[str, blocks.Block, bool, object]]:
+        # (name, child, whether its stored value is already its Python value, the
+        # default to share between values: only an immutable one, else _NO_DEFAULT)
+        plan = []
+        for name, child in self.child_blocks.items():
+            plain = (
                 type(child).bulk_to_python is blocks.Block.bulk_to_python
-                and type(child).to_python is blocks.Block.to_python,
+                and type(child).to_python is blocks.Block.to_python
             )
-            for name, child in self.child_blocks.items()
-        ]
+            default = child.get_default()
+            shared = default if isinstance(default, _IMMUTABLE) else _NO_DEFAULT
+            plan.append((name, child, plain, shared))
+        return plan
 
     def bulk_to_python(self, values):
-        # StructBlock's own version asks every child to convert its list of values and
-        # builds a default per missing key; most children here store plain values
-        # (numbers, text, booleans) that need no conversion. On a page of fifty embeds
-        # that generic pass cost as much as rendering them.
+        # StructBlock's own version asks every child to convert its list of values, even
+        # an empty list, and builds a default per missing key; most children here store
+        # plain values (numbers, text, booleans) that need no conversion. On a page of
+        # fifty embeds that generic pass cost as much as rendering them, and on a page of
+        # one it was the difference to the simplest snippet block.
         values = list(values)
-        columns = {}
-        for name, child, plain in self._conversion_plan:
-            if plain:
-                default = child.get_default()
-                columns[name] = [value.get(name, default) for value in values]
-            else:
-                present = [i for i, value in enumerate(values) if name in value]
-                converted = dict(
-                    zip(
-                        present,
-                        child.bulk_to_python([values[i][name] for i in present]),
-                        strict=True,
-                    )
-                )
-                columns[name] = [
-                    converted[i] if i in converted else child.get_default()
-                    for i in range(len(values))
-                ]
+        plan = self._conversion_plan
+        converted = {}
+        for name, child, plain, _default in plan:
+            if not plain:
+                present = [value[name] for value in values if name in value]
+                if present:
+                    converted[name] = iter(child.bulk_to_python(present))
         value_class = self.meta.value_class
-        return [
-            value_class(self, {name: column[i] for name, column in columns.items()})
-            for i in range(len(values))
-        ]
+        result = []
+        for value in values:
+            item = {}
+            for name, child, plain, default in plan:
+                if name in value:
+                    item[name] = value[name] if plain else next(converted[name])
+                else:
+                    item[name] = child.get_default() if default is _NO_DEFAULT else default
+            result.append(value_class(self, item))
+        return result
 
     def clean(self, value):
         value = super().clean(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 from datetime import UTC, datetime
 
 from django import forms
@@ -141,7 +142,13 @@ class StoredSnapshot(models.Model):
 
     @property
     def stream_id_str(self) -> str:
-        return str(self.stream_id)
+        # Remembered while stream_id is the same object: str(UUID) costs a microsecond,
+        # and a render asks for each stream's several times.
+        value = self.stream_id
+        known = self.__dict__.get("_stream_id_str")
+        if known is None or known[0] is not value:
+            known = self.__dict__["_stream_id_str"] = (value, str(value))
+        return known[1]
 
     @property
     def snapshot(self) -> Snapshot:
@@ -202,12 +209,28 @@ class StoredSnapshot(models.Model):
 
     def last_news(self) -> float | None:
         """When bintu last answered, with a stream or a failure (no JSON decoded)."""
-        times = [t.timestamp() for t in (self.synced_at, self.last_error_at) if t]
-        return max(times, default=None)
+        sources = (self.synced_at, self.last_error_at)
+        known = self.__dict__.get("_last_news")
+        if known is None or known[0] != sources:
+            times = [t.timestamp() for t in sources if t]
+            known = self.__dict__["_last_news"] = (sources, max(times, default=None))
+        return known[1]
+
+
+def new_row_version() -> int:
+    """A fresh ``row_version``: random, not a counter, so two processes writing the same
+    row at once can never leave one number on two different contents."""
+    return random.getrandbits(62)
 
 
 class VodStreamQuerySet(models.QuerySet):
     """Queries for streams."""
+
+    def update(self, **kwargs):
+        # Every write gets a new row_version (bulk_update comes through here too), so a
+        # process that remembers a row knows it changed (see render_rows).
+        kwargs.setdefault("row_version", new_row_version())
+        return super().update(**kwargs)
 
     #: What an editor's search looks in.
     SEARCH_FIELDS = ("title", "stream_id", "bintu_tags", "description")
@@ -288,6 +311,9 @@ class VodStream(index.Indexed, StoredSnapshot):
     # Kept by save(), so that a page learns which streams have captions without
     # loading them.
     has_captions = models.BooleanField(default=False, editable=False)
+    # New with every write of the row (save, update, bulk_update): what a render needs to
+    # know whether the copy of the row it remembers is still the row.
+    row_version = models.BigIntegerField(default=new_row_version, editable=False)
 
     objects = VodStreamQuerySet.as_manager()
 
@@ -312,10 +338,13 @@ class VodStream(index.Indexed, StoredSnapshot):
         return self.title
 
     def save(self, *args, **kwargs):
+        also = {"row_version"}
+        self.row_version = new_row_version()
         if "captions" in self.__dict__:  # not when saved with captions deferred
             self.has_captions = bool(len(self.captions.raw_data))
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "has_captions"}
+            also.add("has_captions")
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *also}
         super().save(*args, **kwargs)
 
     def forget_snapshot(self) -> None:
