@@ -111,3 +111,16 @@ def poster_image(db):
     from wagtail.images.tests.utils import get_test_image_file
 
     return get_image_model().objects.create(title="Poster", file=get_test_image_file("poster.png"))
+
+
+@pytest.fixture
+def counting_default_cache(settings):
+    """The default cache, counting its round trips (``CountingCache.round_trips``)."""
+    from django.core.cache import caches
+
+    from .counting_cache import CountingCache
+
+    settings.CACHES = {"default": {"BACKEND": "tests.counting_cache.CountingCache"}}
+    caches["default"].clear()
+    CountingCache.round_trips = 0
+    return CountingCache

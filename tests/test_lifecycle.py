@@ -242,3 +242,61 @@ def test_a_stream_shown_by_its_id_alone_is_polled_too(client, bintu):
     bintu.reset_requests()
     assert polled_state(client, sid)["state"] == "live"
     assert bintu.calls() == 0
+
+
+def _poll_many(client, ids):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .counting_cache import CountingCache
+
+    CountingCache.round_trips = 0
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/nanovod/state/", {"id": ids})
+    assert response.status_code == 200
+    return response.json()["streams"], len(queries), CountingCache.round_trips
+
+
+def test_a_crowd_polling_an_unchanged_event_costs_no_query_and_one_cache_read(
+    client, bintu, make_snippet, counting_default_cache
+):
+    snippets = [make_snippet(state="live" if n < 10 else "ended") for n in range(50)]
+    ids = [s.stream_id_str for s in snippets]
+    first, _, _ = _poll_many(client, ids)
+    assert len(first) == 50 and sum(v["state"] == "live" for v in first.values()) == 10
+    bintu.reset_requests()
+    for _ in range(5):
+        answer, queries, cache_trips = _poll_many(client, ids)
+        assert (answer, queries) == (first, 0) and cache_trips <= 1
+    assert bintu.calls() == 0
+
+
+def test_any_write_of_a_stream_ends_the_remembered_answers(
+    client, bintu, make_snippet, counting_default_cache
+):
+    from wagtail_nanovod.models import VodStream
+
+    kept, moved, gone = (make_snippet(regions=("eu", "us")) for _ in range(3))
+    ids = [s.stream_id_str for s in (kept, moved, gone)]
+    before, _, _ = _poll_many(client, ids)
+    # Writes as another process makes them: straight to the database, nothing in
+    # this process's instances.
+    VodStream.objects.filter(pk=moved.pk).update(region="au")
+    VodStream.objects.filter(pk=gone.pk).delete()
+    after, queries, _ = _poll_many(client, ids)
+    assert queries > 0
+    assert set(after) == {kept.stream_id_str, moved.stream_id_str}
+    assert after[kept.stream_id_str] == before[kept.stream_id_str]
+    assert after[moved.stream_id_str]["version"] != before[moved.stream_id_str]["version"]
+
+
+def test_a_remembered_processing_state_ends_with_its_grace_period(
+    client, bintu, make_snippet, settings, counting_default_cache
+):
+    import time
+
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "PROCESSING_GRACE_SECONDS": 1}
+    sid = make_snippet(state="ended", regions=()).stream_id_str
+    assert _poll_many(client, [sid])[0][sid]["state"] == "processing"
+    time.sleep(1.1)
+    assert _poll_many(client, [sid])[0][sid]["state"] == "unavailable"

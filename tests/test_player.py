@@ -203,14 +203,6 @@ def test_posters_the_block_overrides_the_snippet_overrides_bintu(
     assert re.search(r'poster="/media/images/block[^"]*\.jpg"', with_block_poster)
 
 
-@pytest.fixture
-def counting_default_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "tests.counting_cache.CountingCache"}}
-    caches["default"].clear()
-    CountingCache.round_trips = 0
-    return CountingCache
-
-
 def _costs(client, page):
     CountingCache.round_trips = 0
     with CaptureQueriesContext(connection) as queries:

@@ -38,6 +38,7 @@ from .snapshot import (
     grace_over,
     state_of,
 )
+from .state_answers import streams_changed
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,15 @@ class StoredSnapshot(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        streams_changed()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        streams_changed()
+        return deleted
+
     @property
     def stream_id_str(self) -> str:
         # Remembered while stream_id is the same object: str(UUID) costs a microsecond,
@@ -223,12 +233,34 @@ def new_row_version() -> int:
     return random.getrandbits(62)
 
 
-class VodStreamQuerySet(models.QuerySet):
+class StoredSnapshotQuerySet(models.QuerySet):
+    """Writes that every process must hear of: the state endpoint's remembered answers
+    end with them (:mod:`wagtail_nanovod.state_answers`). ``save()`` and ``delete()`` of
+    an instance tell it too (:class:`StoredSnapshot`)."""
+
+    def update(self, **kwargs):
+        # bulk_update comes through here too.
+        updated = super().update(**kwargs)
+        streams_changed()
+        return updated
+
+    def bulk_create(self, *args, **kwargs):
+        created = super().bulk_create(*args, **kwargs)
+        streams_changed()
+        return created
+
+    def delete(self):
+        deleted = super().delete()
+        streams_changed()
+        return deleted
+
+
+class VodStreamQuerySet(StoredSnapshotQuerySet):
     """Queries for streams."""
 
     def update(self, **kwargs):
-        # Every write gets a new row_version (bulk_update comes through here too), so a
-        # process that remembers a row knows it changed (see render_rows).
+        # Every write gets a new row_version, so a process that remembers a row knows
+        # it changed (see render_rows).
         kwargs.setdefault("row_version", new_row_version())
         return super().update(**kwargs)
 
@@ -407,6 +439,8 @@ class StreamSnapshot(StoredSnapshot):
 
     stream_id = models.UUIDField(unique=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True, editable=False)
+
+    objects = StoredSnapshotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("stream snapshot")

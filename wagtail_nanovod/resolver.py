@@ -86,7 +86,7 @@ def _resolve(ids: list[str], known: dict[str, Snapshot]) -> tuple[dict[str, Snap
     wanted = [sid for sid in ids if sid not in result]
     if not wanted:
         return result, []
-    if all(sid in known and known[sid].is_known for sid in wanted) and _refresh_pending(
+    if all(sid in known and known[sid].is_known for sid in wanted) and refresh_pending(
         {sid: known[sid].last_news for sid in wanted}, now
     ):
         # Stale, and already being refreshed (or bintu is down): shown as it is.
@@ -135,7 +135,7 @@ def _resolve(ids: list[str], known: dict[str, Snapshot]) -> tuple[dict[str, Snap
     return ordered, [] if circuit_open else to_refresh
 
 
-def _refresh_pending(last_news: dict[str, float | None], now: float) -> bool:
+def refresh_pending(last_news: dict[str, float | None], now: float) -> bool:
     """Whether, as far as this process knows, asking about these streams now is pointless:
     each one's refresh is queued or in flight, or the circuit is open. No cache read.
 
@@ -145,24 +145,22 @@ def _refresh_pending(last_news: dict[str, float | None], now: float) -> bool:
     """
     if locks.circuit_open_until() > now:
         return True
-    fetch_seconds = locks.fetch_seconds()
-    for sid, news in last_news.items():
-        pending = False
-        for key, seconds in (
-            (locks.queued_key(sid), locks.QUEUED_SECONDS),
-            (locks.fetching_key(sid), fetch_seconds),
-        ):
-            until = locks.remembered_until(key)
-            if until <= now:
-                continue
-            if news is not None and news >= until - seconds:
-                # Answered after the lock was taken: that refresh is over (a worker
-                # released the lock in the cache, which this process did not read).
-                locks.forget(key)
-                continue
-            pending = True
-        if not pending:
-            return False
+    return all(
+        _lock_pending(locks.queued_key(sid), locks.QUEUED_SECONDS, news, now)
+        or _lock_pending(locks.fetching_key(sid), locks.fetch_seconds(), news, now)
+        for sid, news in last_news.items()
+    )
+
+
+def _lock_pending(key: str, seconds: float, news: float | None, now: float) -> bool:
+    until = locks.remembered_until(key)
+    if until <= now:
+        return False
+    if news is not None and news >= until - seconds:
+        # Answered after the lock was taken: that refresh is over (a worker released
+        # the lock in the cache, which this process did not read).
+        locks.forget(key)
+        return False
     return True
 
 
@@ -215,7 +213,7 @@ def resolve_snippets(streams: Iterable[VodStream]) -> None:
             by_id.setdefault(stream.stream_id_str, []).append(stream)
     if not by_id:
         return
-    if all(group[0].is_known() for group in by_id.values()) and _refresh_pending(
+    if all(group[0].is_known() for group in by_id.values()) and refresh_pending(
         {sid: group[0].last_news() for sid, group in by_id.items()}, time.time()
     ):
         # Stale, and already being refreshed (or bintu is down): shown as they are, with

@@ -17,6 +17,7 @@ Pure functions of their arguments and the settings: no cache, no database, no HT
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -86,6 +87,12 @@ class Snapshot:
     def is_fresh(self, now: float | None = None) -> bool:
         """Whether bintu need not be asked now."""
         return (now if now is not None else time.time()) < self.fresh_until
+
+    def state_changes_at(self) -> float:
+        """When the state changes with no news from bintu: the end of the processing
+        grace period (see :func:`state_of`), or never."""
+        ends = grace_ends(self.no_recording_since)
+        return math.inf if ends is None else ends
 
     @property
     def is_known(self) -> bool:
@@ -194,10 +201,15 @@ def _grace_over(snapshot: Snapshot, now: float | None) -> bool:
 
 def grace_over(no_recording_since: float | None, now: float | None = None) -> bool:
     """Whether a stream ended without a recording since then is no longer "processing"."""
+    ends = grace_ends(no_recording_since)
+    return ends is not None and (now if now is not None else time.time()) >= ends
+
+
+def grace_ends(no_recording_since: float | None) -> float | None:
+    """When a stream ended without a recording since then stops being "processing"."""
     if no_recording_since is None:
-        return False
-    now = now if now is not None else time.time()
-    return now - no_recording_since >= float(nanovod_settings.PROCESSING_GRACE_SECONDS)
+        return None
+    return no_recording_since + float(nanovod_settings.PROCESSING_GRACE_SECONDS)
 
 
 # -- how an outcome changes what we know ---------------------------------------------
