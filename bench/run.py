@@ -193,8 +193,9 @@ def compare_renders(meter, report, pages: dict, repeat: int, warmup: int) -> Non
         f"queries and cache trips as at N = {small}",
     )
     at_big = medians[big]
-    report.check(last, at_big["vod"] <= 1.3 * at_big["minimal"], "≤ 1.3x minimal")
-    # Issue 13: no dearer than the least any snippet-backed block costs, at every N.
+    # No dearer than the least any snippet-backed block costs, at every N. This replaced
+    # "within 1.3x of the minimal block", which holds no snippet and loads nothing: the
+    # query that loads a page's snippets is a cost every snippet-backed block pays.
     for n in SIZES:
         ratio = medians[n]["vod"] / medians[n]["snippet"]
         report.check(

@@ -219,12 +219,14 @@ class StoredSnapshot(models.Model):
 
     def last_news(self) -> float | None:
         """When bintu last answered, with a stream or a failure (no JSON decoded)."""
-        sources = (self.synced_at, self.last_error_at)
+        # Remembered while both columns hold the same objects (a stale page asks for
+        # every stream's on every view).
+        synced, failed = self.synced_at, self.last_error_at
         known = self.__dict__.get("_last_news")
-        if known is None or known[0] != sources:
-            times = [t.timestamp() for t in sources if t]
-            known = self.__dict__["_last_news"] = (sources, max(times, default=None))
-        return known[1]
+        if known is None or known[0] is not synced or known[1] is not failed:
+            times = [t.timestamp() for t in (synced, failed) if t]
+            known = self.__dict__["_last_news"] = (synced, failed, max(times, default=None))
+        return known[2]
 
 
 def new_row_version() -> int:

@@ -13,9 +13,9 @@ that.
 
 from __future__ import annotations
 
-import functools
 import threading
 
+from django.db import connections, router
 from django.db.models.signals import post_save, pre_delete
 from wagtail.images import get_image_model
 
@@ -26,6 +26,7 @@ from .models import VodStream
 ROWS_MEMO_SIZE = 2048
 
 _rows: dict[tuple[str, object], VodStream] = {}
+_VERSION_COLUMN = VodStream._meta.get_field("row_version").column
 _writing = threading.Lock()
 
 
@@ -33,17 +34,16 @@ def streams_for_render(pks) -> dict[object, VodStream]:
     """The streams with these primary keys that exist, by primary key, each a copy of
     its own: their posters and poster renditions loaded, their captions left out
     (``VodStream.caption_tracks`` loads them for the whole page at once)."""
-    versions = _versions().filter(pk__in=pks)
-    alias = versions.db
+    alias = router.db_for_read(VodStream)
     found, missing = {}, []
-    for pk, version in versions:
+    for pk, version in _versions(alias, pks):
         row = _rows.get((alias, pk))
         if row is not None and row.row_version == version:
             found[pk] = _copy(row)
         else:
             missing.append(pk)
     if missing:
-        loaded = VodStream.objects.for_render().order_by().in_bulk(missing)
+        loaded = VodStream.objects.using(alias).for_render().order_by().in_bulk(missing)
         with _writing:
             for pk, row in loaded.items():
                 _rows.pop((alias, pk), None)
@@ -56,11 +56,35 @@ def streams_for_render(pks) -> dict[object, VodStream]:
     return found
 
 
-@functools.cache
-def _versions():
-    # Built once: the clones of building it again cost a page of one player a tenth of
-    # its render. Never evaluated itself, only filtered (which copies it).
-    return VodStream.objects.order_by().values_list("pk", "row_version")
+def _versions(alias: str, pks) -> list[tuple[object, int]]:
+    """(primary key, row_version) of the rows with these primary keys.
+
+    In SQL of our own: building and compiling the ORM's query cost a page of one player
+    eight times what the database takes to answer it (93 µs against 12 in the benchmark),
+    more than the simplest snippet block's whole render. Two columns of this package's
+    own table, the database the router reads from, standard SQL, values converted by the
+    primary key field as the ORM would.
+    """
+    if not pks:
+        return []
+    connection = connections[alias]
+    meta = VodStream._meta
+    quote = connection.ops.quote_name
+    values = [meta.pk.get_db_prep_value(pk, connection) for pk in pks]
+    # As many parameters per query as the database takes (SQLite: 999 in old builds).
+    size = connection.features.max_query_params or len(values) or 1
+    rows: list[tuple[object, int]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), size):
+            chunk = values[start : start + size]
+            cursor.execute(
+                f"SELECT {quote(meta.pk.column)}, {quote(_VERSION_COLUMN)} "  # noqa: S608
+                f"FROM {quote(meta.db_table)} "
+                f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            rows.extend(cursor.fetchall())
+    return rows
 
 
 def _copy(row: VodStream) -> VodStream:

@@ -207,18 +207,18 @@ def resolve_snippets(streams: Iterable[VodStream]) -> None:
     together (:func:`resolve_many`'s rules). What a fetch learns is stored by it.
     """
     now = datetime.now(UTC)
-    by_id: dict[str, list[VodStream]] = {}
-    for stream in streams:
-        if not stream.is_fresh(now):
-            by_id.setdefault(stream.stream_id_str, []).append(stream)
-    if not by_id:
+    stale = [stream for stream in streams if not stream.is_fresh(now)]
+    if not stale:
         return
-    if all(group[0].is_known() for group in by_id.values()) and refresh_pending(
-        {sid: group[0].last_news() for sid, group in by_id.items()}, time.time()
+    if all(stream.is_known() for stream in stale) and refresh_pending(
+        {stream.stream_id_str: stream.last_news() for stream in stale}, time.time()
     ):
         # Stale, and already being refreshed (or bintu is down): shown as they are, with
         # nothing decoded (the common case of a stale page during an outage).
         return
+    by_id: dict[str, list[VodStream]] = {}
+    for stream in stale:
+        by_id.setdefault(stream.stream_id_str, []).append(stream)
     known = {sid: group[0].snapshot for sid, group in by_id.items() if group[0].is_known()}
     outcome = resolve_many(by_id, known=known)
     for sid, group in by_id.items():
