@@ -284,8 +284,9 @@ def test_the_states_without_a_recording_show_their_messages(visitor):
         ("unavailable", "This recording is not available at the moment."),
     ]:
         player = page.locator(f"figure[data-nanovod-state={state}]")
-        expect(player.get_by_role("status")).to_contain_text(message)
-        expect(player.get_by_role("status")).to_be_visible()
+        # Plain text, read as it is (a status inside role="img" was not).
+        expect(player.get_by_text(message)).to_be_visible()
+        expect(player.locator("[role=img]")).to_have_count(0)
         expect(player.locator("video")).to_have_count(0)
 
 
@@ -328,9 +329,15 @@ def test_the_live_event_moves_to_its_recording_in_place(visitor, site):
     # From here on nobody touches the page: the script follows the broadcast.
     expect(player).to_have_attribute("data-nanovod-state", "live", timeout=30_000)
     expect(player.locator(".nanoplayer-stub__badge")).to_be_visible()
+    # Each change is announced in the page's live region (one, made before the first).
+    announcer = page.get_by_role("status")
+    expect(announcer).to_have_count(1)
+    expect(announcer).to_contain_text("live now")
     expect(player).to_have_attribute("data-nanovod-state", "processing", timeout=30_000)
-    expect(player.get_by_role("status")).to_contain_text("being processed")
+    expect(player.get_by_text("being processed")).to_be_visible()
+    expect(announcer).to_contain_text("being processed")
     expect(player).to_have_attribute("data-nanovod-state", "ready", timeout=30_000)
+    expect(announcer).to_contain_text("ready to play")
     played = _play(player.locator("video"))
     assert played["error"] is None and played["time"] > 0.5, played
     assert urlsplit(played["src"]).netloc == urlsplit(site["hosts"]["eu"]).netloc

@@ -5,7 +5,9 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.template import Context, Template
 from django.urls import reverse
+from django.utils import translation
 from wagtail.documents import get_document_model
 from wagtail.test.utils.form_data import nested_form_data, streamfield
 
@@ -28,8 +30,14 @@ def tracks(html: str) -> list[dict]:
     ]
 
 
-def caption(doc, language="de", label="Deutsch", default=False) -> dict:
-    return {"file": doc.pk, "language": language, "label": label, "default": default}
+def caption(doc, language="de", label="Deutsch", default=False, kind="") -> dict:
+    return {
+        "file": doc.pk,
+        "language": language,
+        "label": label,
+        "default": default,
+        "kind": kind,
+    }
 
 
 def test_a_blocks_captions_render_as_tracks_that_load(
@@ -50,7 +58,8 @@ def test_a_blocks_captions_render_as_tracks_that_load(
             "default": True,
         },
         {
-            "kind": "subtitles",
+            # The page is in English: an English track is for those who cannot hear it.
+            "kind": "captions",
             "src": english.url,
             "srclang": "en",
             "label": "English",
@@ -62,6 +71,34 @@ def test_a_blocks_captions_render_as_tracks_that_load(
     assert b"".join(served.streaming_content if served.streaming else [served.content]).startswith(
         b"WEBVTT"
     )
+
+
+def test_an_editor_says_whether_a_track_is_captions_or_subtitles(
+    client, bintu, make_snippet, make_event_page, settings
+):
+    english, german = document("en.vtt"), document("de.vtt")
+    page = make_event_page(
+        [make_snippet()],
+        captions=[
+            caption(english, "en", "English", kind="subtitles"),
+            caption(german, "de", "Deutsch (für Gehörlose)", kind="captions"),
+        ],
+    )
+    kinds = {t["srclang"]: t["kind"] for t in tracks(client.get(page.url).content.decode())}
+    assert kinds == {"en": "subtitles", "de": "captions"}
+
+    # Automatic follows the language the page is shown in.
+    automatic = make_event_page(
+        [make_snippet()], slug="automatic", captions=[caption(german), caption(english, "en")]
+    )
+    with translation.override("de"):
+        html = Template("{% load wagtailcore_tags %}{% include_block page.body %}").render(
+            Context({"page": automatic})
+        )
+    assert {t["srclang"]: t["kind"] for t in tracks(html)} == {
+        "de": "captions",
+        "en": "subtitles",
+    }
 
 
 def test_the_snippets_captions_serve_every_page_unless_the_block_has_its_own(

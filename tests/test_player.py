@@ -1,6 +1,7 @@
 """The player as visitors get it: real pages rendered through Wagtail, against the fake bintu."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -36,13 +37,15 @@ def render(client, page) -> str:
 def figures(html):
     """The player roots of a page, each as (attributes dict, inner html).
 
-    The attributes are those that say what is shown (the script's endpoints and the
-    version token are tested on their own, in test_lifecycle).
+    The attributes are those that say what is shown (the script's endpoints, the
+    version token and the announcement are tested on their own, in test_lifecycle and
+    test_browser).
     """
     found = []
     for attrs, inner in re.findall(r"<figure ([^>]*)>(.*?)</figure>", html, re.S):
         shown = dict(re.findall(r'(data-nanovod-[a-z]+)="([^"]*)"', attrs))
         shown.pop("data-nanovod-version", None)
+        shown.pop("data-nanovod-announcement", None)
         found.append((shown, inner))
     return found
 
@@ -74,8 +77,43 @@ def test_a_ready_recording_plays_from_its_regions_host(
         bintu.region_urls[r].split("/")[2] for r in ("eu", "au")
     }
     assert re.search(rf'<a href="{re.escape(sources[0])}">Download the recording', inner)
-    assert "aspect-ratio: 16 / 9" in inner
+    assert 'class="nanovod__media"' in inner and " style=" not in inner
     assert "<figcaption" in inner and "Opening keynote" in inner
+    # The caption comes last in the figure: a script after it is invalid HTML.
+    assert inner.rstrip().endswith("</figcaption>")
+
+
+def _stylesheet_links(html: str) -> list[str]:
+    return re.findall(r'<link rel="stylesheet" href="([^"]*nanovod[^"]*)">', html)
+
+
+def test_a_page_links_the_players_stylesheet_once_however_many_players(
+    client, bintu, make_snippet, make_event_page, settings
+):
+    from django.contrib.staticfiles import finders
+
+    page = make_event_page([make_snippet(title=f"Talk {n}") for n in range(3)])
+    html = render(client, page)
+    assert len(figures(html)) == 3
+    (href,) = _stylesheet_links(html)
+    # The look is in the file, not in the markup: no style attributes anywhere.
+    assert " style=" not in html.split("<figure", 1)[1]
+    stylesheet = Path(finders.find(href.removeprefix(settings.STATIC_URL))).read_text()
+    assert "aspect-ratio: 16 / 9" in stylesheet
+
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "STYLESHEET": False}
+    assert _stylesheet_links(render(client, page)) == []
+
+
+def test_the_stylesheet_tag_in_the_head_keeps_the_players_from_linking_it(rf, bintu, make_snippet):
+    snippet = make_snippet()
+    template = Template(
+        "{% load wagtail_nanovod_tags %}<head>{% nanovod_stylesheet %}</head>"
+        "{% nanovod_player first %}{% nanovod_player second %}"
+    )
+    html = template.render(Context({"request": rf.get("/"), "first": snippet, "second": snippet}))
+    assert len(_stylesheet_links(html)) == 1
+    assert html.index("nanovod.css") < html.index("</head>")
 
 
 def test_an_explicit_region_moves_the_url_to_that_regions_host(

@@ -22,6 +22,7 @@ from .player import (
     base_url_of,
     player_context,
     render_block_player,
+    stylesheet_link,
 )
 from .render_rows import streams_for_render
 from .resolver import RenderBatch
@@ -172,11 +173,14 @@ class VodBlock(blocks.StructBlock):
     def render(self, value, context=None):
         # The player of a stream whose snapshot has not changed is the same markup:
         # remembered, unless a subclass renders differently (see render_block_player).
+        # The stylesheet comes with the first player of a page, outside what is remembered.
         if type(self).get_context is VodBlock.get_context and self.meta.template == TEMPLATE:
-            return render_block_player(
+            html = render_block_player(
                 value.get("stream"), self.options(value), base_url=base_url_of(context)
             )
-        return super().render(value, context=context)
+        else:
+            html = super().render(value, context=context)
+        return stylesheet_link(context) + html
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context=parent_context)

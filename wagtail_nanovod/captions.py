@@ -16,6 +16,9 @@ from wagtail.documents.blocks import DocumentChooserBlock
 
 logger = logging.getLogger(__name__)
 
+CAPTIONS = "captions"
+SUBTITLES = "subtitles"
+
 # Every WebVTT file starts with this (after an optional byte order mark).
 _WEBVTT_SIGNATURE = b"WEBVTT"
 
@@ -29,6 +32,9 @@ class Track:
     label: str
     #: The first track is shown by default only if the editor said so.
     default: bool = False
+    #: "captions" or "subtitles" as the editor chose; "": by the page's language (see
+    #: :func:`kind_of`).
+    kind: str = ""
 
 
 class WebVttChooserBlock(DocumentChooserBlock):
@@ -78,6 +84,16 @@ class CaptionBlock(blocks.StructBlock):
     default = blocks.BooleanBlock(
         label=_("Show by default"), required=False, help_text=_("Subtitles on from the start.")
     )
+    kind = blocks.ChoiceBlock(
+        label=_("Kind"),
+        required=False,
+        choices=[
+            ("", _("Automatic: captions in the page's language, subtitles in another")),
+            (CAPTIONS, _("Captions: the dialogue and the sounds, for deaf viewers")),
+            (SUBTITLES, _("Subtitles: the dialogue, for viewers who don't understand it")),
+        ],
+        help_text=_("Screen readers and players tell viewers which it is."),
+    )
 
     class Meta:
         icon = "doc-full"
@@ -97,6 +113,7 @@ def tracks_of(captions) -> tuple[Track, ...]:
                 srclang=caption.get("language") or "",
                 label=caption.get("label") or "",
                 default=bool(caption.get("default")) and not any(t.default for t in tracks),
+                kind=caption.get("kind") or "",
             )
         )
     return tuple(tracks)
@@ -104,4 +121,18 @@ def tracks_of(captions) -> tuple[Track, ...]:
 
 def tracks_key(tracks: tuple[Track, ...]) -> tuple:
     """What the player's markup depends on, for memoising it."""
-    return tuple((t.src, t.srclang, t.label, t.default) for t in tracks)
+    return tuple((t.src, t.srclang, t.label, t.default, t.kind) for t in tracks)
+
+
+def kind_of(track: Track, page_language: str | None) -> str:
+    """The ``kind`` of a track's element: the editor's choice, else captions for a track
+    in the page's language (its viewers hear the dialogue in the language they read, so
+    a track there is for those who cannot hear it) and subtitles for another."""
+    if track.kind in (CAPTIONS, SUBTITLES):
+        return track.kind
+    same = _primary(track.srclang) == _primary(page_language or "")
+    return CAPTIONS if same and track.srclang else SUBTITLES
+
+
+def _primary(language: str) -> str:
+    return language.replace("_", "-").split("-")[0].lower()

@@ -84,6 +84,9 @@ DEFAULTS: dict[str, Any] = {
     "POLL_SECONDS": 15,
     # schema.org VideoObject JSON-LD with each ready recording, for search engines.
     "JSON_LD": True,
+    # The first player of a page links static/wagtail_nanovod/nanovod.css. False: the
+    # site links it in its <head> itself, or bundles it with its own CSS.
+    "STYLESHEET": True,
     # Show a facade (poster and play button, nothing loaded from nanoStream) until the
     # visitor clicks; blocks can override it either way.
     "CLICK_TO_LOAD": False,

@@ -7,20 +7,23 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.template.loader import get_template, render_to_string
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from wagtail.images import get_image_model
 from wagtail.images.models import Filter, SourceImageIOError
 
-from .captions import Track, tracks_key
+from .captions import Track, kind_of, tracks_key
 from .conf import DEFAULTS, nanovod_settings, on_settings_change
 from .exceptions import InvalidStreamId
 from .models import VodStream, image_key
@@ -33,6 +36,8 @@ from .structured_data import json_ld_script, video_object
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "wagtail_nanovod/player.html"
+#: The player's look: classes only, no style attributes (a strict CSP applies it).
+STYLESHEET = "wagtail_nanovod/nanovod.css"
 #: One template per state that has nothing to play, overridable one by one.
 STATE_TEMPLATE = "wagtail_nanovod/states/{state}.html"
 #: The states that have a template of their own (the others play).
@@ -126,7 +131,7 @@ def player_context(
         "poster_url": poster_url,
         "src": sources[0] if sources else "",
         "sources": sources,
-        "tracks": tracks,
+        "tracks": [replace(track, kind=kind_of(track, get_language())) for track in tracks],
         "caption": options.caption,
         "autoplay": autoplay,
         # Browsers only autoplay muted video; an editor who asks for autoplay gets both.
@@ -148,7 +153,20 @@ def player_context(
         "state_url": endpoints.get("state_url", ""),
         "poll": poll,
         "needs_script": bool(poll or facade or live),
+        "announcement": _announcement(shown, title, facade=facade),
     }
+
+
+def _announcement(shown: Playback, title: str, *, facade: bool) -> str:
+    """What screen readers hear when the script swaps this player in for another: the
+    states with a message of their own are announced by it (the script reads it)."""
+    if facade:
+        return ""
+    if shown.state == READY:
+        return _("%(title)s: the recording is ready to play.") % {"title": title}
+    if shown.state == LIVE:
+        return _("%(title)s: live now.") % {"title": title}
+    return ""
 
 
 def render_player(
@@ -158,6 +176,23 @@ def render_player(
     return render_to_string(
         TEMPLATE, player_context(stream, options, resolved=resolved, base_url=base_url)
     )
+
+
+def stylesheet_link(context, *, always: bool = False) -> str:
+    """The ``<link>`` of the player's stylesheet, for the first player of a page: the
+    first call for a request gives it, the later ones "" (a page renders with its
+    request in the context; without one each player links it, which is valid HTML).
+    ``always``: the ``{% nanovod_stylesheet %}`` tag, for a page's ``<head>``.
+    Nothing when ``STYLESHEET`` is off, unless ``always``.
+    """
+    if not always and not nanovod_settings.STYLESHEET:
+        return mark_safe("")
+    request = context.get("request") if context is not None else None
+    if request is not None:
+        if request.__dict__.get("_nanovod_stylesheet"):
+            return mark_safe("")
+        request.__dict__["_nanovod_stylesheet"] = True
+    return format_html('<link rel="stylesheet" href="{}">', static(STYLESHEET))
 
 
 def base_url_of(context) -> str:

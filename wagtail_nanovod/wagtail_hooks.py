@@ -20,6 +20,7 @@ from .chooser import StreamChooserViewSet
 from .columns import StateColumn, ThumbnailColumn
 from .models import VodStream, VodStreamQuerySet
 from .panels import StreamStatusPanel
+from .player import STYLESHEET
 
 
 class VodStreamViewSet(SnippetViewSet):
@@ -129,7 +130,12 @@ def admin_js():
 
 @hooks.register("insert_global_admin_css")
 def admin_css():
-    return format_html('<link rel="stylesheet" href="{}">', static("wagtail_nanovod/admin.css"))
+    # The player's own stylesheet too: the edit view previews the player.
+    return format_html(
+        '<link rel="stylesheet" href="{}"><link rel="stylesheet" href="{}">',
+        static("wagtail_nanovod/admin.css"),
+        static(STYLESHEET),
+    )
 
 
 @hooks.register("register_admin_urls")

@@ -1,8 +1,15 @@
-"""``{% nanovod_player stream %}``: the player for a VodStream or a bare stream id."""
+"""``{% nanovod_player stream %}``: the player for a VodStream or a bare stream id;
+``{% nanovod_stylesheet %}``: its stylesheet, for a page's ``<head>``."""
 
 from django import template
 
-from ..player import PlayerOptions, base_url_of, render_player, stream_for_tag
+from ..player import (
+    PlayerOptions,
+    base_url_of,
+    render_player,
+    stream_for_tag,
+    stylesheet_link,
+)
 
 register = template.Library()
 
@@ -37,4 +44,12 @@ def nanovod_player(
         poster=poster,
         click_to_load=None if click_to_load is None else bool(click_to_load),
     )
-    return render_player(snippet, options, resolved=resolved, base_url=base_url_of(context))
+    html = render_player(snippet, options, resolved=resolved, base_url=base_url_of(context))
+    return stylesheet_link(context) + html
+
+
+@register.simple_tag(takes_context=True)
+def nanovod_stylesheet(context):
+    """``<link>`` to the player's stylesheet, for the page's ``<head>``; the players of
+    the page then leave it out."""
+    return stylesheet_link(context, always=True)

@@ -24,6 +24,7 @@
   const pollers = {}; // state URL -> {timer, busy, failures, interval, hidden}
   let consented = false;
   let count = 0;
+  let announcer = null; // the live region that tells screen readers of a state change
 
   const data = (el, name) => el.getAttribute("data-nanovod-" + name);
   const figures = () => [...document.querySelectorAll(FIG)];
@@ -97,6 +98,7 @@
       fig.replaceWith(fresh);
       if (how) loaded.add(fresh);
       startLive(fresh);
+      if (!how) announce(fresh);
       const detail = {streamId: data(fresh, "stream"), state: data(fresh, "state")};
       fresh.dispatchEvent(new CustomEvent("nanovod:statechange", {bubbles: true, detail}));
     } catch (err) {
@@ -108,6 +110,25 @@
     if (fresh && consented) load(fresh); // consent covers a facade that a state change brings
     resume();
     return fresh;
+  }
+
+  // A state change is announced in a live region made before any swap (a region that
+  // arrives with new content is not announced): the player's own announcement, else its
+  // message.
+  function announce(fig) {
+    const message = fig.querySelector(".nanovod__message");
+    const text = (data(fig, "announcement") || (message ? message.textContent : "")).trim();
+    if (!announcer || !text) return;
+    announcer.textContent = text;
+  }
+
+  function makeAnnouncer() {
+    if (announcer || !figures().some(isActive)) return;
+    announcer = document.createElement("div");
+    announcer.className = "nanovod__announcer";
+    announcer.setAttribute("role", "status");
+    announcer.setAttribute("aria-live", "polite");
+    document.body.appendChild(announcer);
   }
 
   function active() {
@@ -171,6 +192,7 @@
   const resume = () => Object.keys(active()).forEach(schedule);
 
   function poll() {
+    makeAnnouncer(); // for players added since
     resume(); // a poller for each state URL, also for figures added since
     return Promise.all(Object.keys(active()).map(ask));
   }
@@ -211,6 +233,7 @@
     // Consent given before this script ran (a consent manager that loads first).
     if (window.nanovodConsent === true) consented = true;
     figures().forEach(startLive);
+    makeAnnouncer();
     resume();
     if (consented) loadAll(); // consent came while the page was loading
   }
