@@ -62,11 +62,14 @@ def _background_settled():
 @pytest.fixture(autouse=True)
 def _empty_caches():
     """Every test starts with empty caches: nothing carries over between tests."""
-    from wagtail_nanovod import locks
+    from wagtail_nanovod import locks, render_rows, state_answers
 
     for cache in caches.all():
         cache.clear()
     locks.forget_local_state()  # it mirrors what the cache held
+    # Each test is a new process to the package: nothing remembered from the last one.
+    render_rows._rows.clear()
+    state_answers._forget()
     yield
 
 

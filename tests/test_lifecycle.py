@@ -300,3 +300,6 @@ def test_a_remembered_processing_state_ends_with_its_grace_period(
     assert _poll_many(client, [sid])[0][sid]["state"] == "processing"
     time.sleep(1.1)
     assert _poll_many(client, [sid])[0][sid]["state"] == "unavailable"
+    # Past its grace period the answer no longer changes by itself: remembered again.
+    answer, queries, _ = _poll_many(client, [sid])
+    assert answer[sid]["state"] == "unavailable" and queries == 0

@@ -29,7 +29,7 @@ from .resolver import RenderBatch
 from .snapshot import is_active, playable_recordings
 
 #: Defaults of these types can be shared by all the values of a page.
-_IMMUTABLE = (type(None), str, int, float, bool, tuple, frozenset)
+_IMMUTABLE = (type(None), str, int, float, bool)
 _NO_DEFAULT = object()
 
 
@@ -119,7 +119,8 @@ class VodBlock(blocks.StructBlock):
                 and type(child).to_python is blocks.Block.to_python
             )
             default = child.get_default()
-            shared = default if isinstance(default, _IMMUTABLE) else _NO_DEFAULT
+            immutable = isinstance(default, _IMMUTABLE) and not callable(child.meta.default)
+            shared = default if immutable else _NO_DEFAULT
             plan.append((name, child, plain, shared))
         return plan
 
@@ -136,7 +137,13 @@ class VodBlock(blocks.StructBlock):
             if not plain:
                 present = [value[name] for value in values if name in value]
                 if present:
-                    converted[name] = iter(child.bulk_to_python(present))
+                    values_of = list(child.bulk_to_python(present))
+                    if len(values_of) != len(present):
+                        raise ValueError(
+                            f"{type(child).__name__}.bulk_to_python returned "
+                            f"{len(values_of)} values for {len(present)}"
+                        )
+                    converted[name] = iter(values_of)
         value_class = self.meta.value_class
         result = []
         for value in values:

@@ -143,11 +143,13 @@ class StoredSnapshot(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        streams_changed()
+        if kwargs.get("update_fields") is None or kwargs["update_fields"]:
+            streams_changed(self._state.db)
 
     def delete(self, *args, **kwargs):
+        using = self._state.db
         deleted = super().delete(*args, **kwargs)
-        streams_changed()
+        streams_changed(using)
         return deleted
 
     @property
@@ -243,17 +245,17 @@ class StoredSnapshotQuerySet(models.QuerySet):
     def update(self, **kwargs):
         # bulk_update comes through here too.
         updated = super().update(**kwargs)
-        streams_changed()
+        streams_changed(self.db)
         return updated
 
     def bulk_create(self, *args, **kwargs):
         created = super().bulk_create(*args, **kwargs)
-        streams_changed()
+        streams_changed(self.db)
         return created
 
     def delete(self):
         deleted = super().delete()
-        streams_changed()
+        streams_changed(self.db)
         return deleted
 
 
@@ -372,6 +374,8 @@ class VodStream(index.Indexed, StoredSnapshot):
         return self.title
 
     def save(self, *args, **kwargs):
+        if kwargs.get("update_fields") is not None and not kwargs["update_fields"]:
+            return super().save(*args, **kwargs)  # Django writes nothing: neither do we
         also = {"row_version"}
         self.row_version = new_row_version()
         if "captions" in self.__dict__:  # not when saved with captions deferred
@@ -406,6 +410,8 @@ class VodStream(index.Indexed, StoredSnapshot):
         """
         return (
             self.pk,
+            # Any write of the row, and a change of its poster's renditions (render_rows).
+            self.row_version,
             self.stream_id,
             self.synced_at,
             self.last_error,

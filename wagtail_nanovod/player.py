@@ -396,7 +396,10 @@ def _rendition_url(image) -> str:
         try:
             return image.find_existing_rendition(Filter(POSTER_FILTER)).url
         except image.get_rendition_model().DoesNotExist:
-            return image.get_rendition(POSTER_FILTER).url
+            # Made on an instance of its own: the one given may be shared by the renders
+            # of other threads (render_rows), and making a rendition writes to it.
+            own = type(image).objects.get(pk=image.pk)
+            return own.get_rendition(POSTER_FILTER).url
     except (SourceImageIOError, OSError):  # a lost image file must not break the page
         logger.warning("Could not make a poster rendition of image %s", image.pk, exc_info=True)
         return ""

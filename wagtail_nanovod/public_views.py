@@ -44,7 +44,7 @@ def stream_states(request):
     answer, epoch = state_answers.remembered(query)
     if answer is None or not _refreshes_on_their_way(answer):
         with state_answers.single_flight(query) as mine:
-            previous = state_answers.latest(query)
+            previous = state_answers.latest(query, max_age=_recheck_seconds())
             if not mine and previous is not None:
                 # Another thread is working it out: the answer before, a moment old.
                 answer = previous
@@ -109,7 +109,7 @@ def _states_answer(ids: list[str]) -> state_answers.Answer:
     }
     return state_answers.Answer(
         body=json.dumps(payload, separators=(",", ":")).encode(),
-        valid_until=min((s.state_changes_at() for s in snapshots), default=math.inf),
+        valid_until=min((s.state_changes_at(time.time()) for s in snapshots), default=math.inf),
         due={s.stream_id: (s.fresh_until, s.last_news) for s in snapshots},
     )
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import threading
 
 from django.db import connections, router
-from django.db.models.signals import post_save, pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete
 from wagtail.images import get_image_model
 
-from .models import VodStream
+from .models import VodStream, new_row_version
 
 #: Rows remembered per process, at most; the oldest is forgotten first. A row is a few
 #: kilobytes (its snapshot's JSON mostly), so this stays within a few megabytes.
@@ -89,8 +89,9 @@ def _versions(alias: str, pks) -> list[tuple[object, int]]:
 
 def _copy(row: VodStream) -> VodStream:
     # By hand: copy.copy goes through pickling's __reduce__, several times slower on a
-    # page of fifty. The poster (with its renditions) is shared: nothing writes to it.
-    clone = VodStream.__new__(VodStream)
+    # page of fifty. The poster (with its renditions) is shared and only read: a missing
+    # rendition is made on an instance of its own (see player._rendition_url).
+    clone = type(row).__new__(type(row))
     clone.__dict__.update(row.__dict__)
     state = clone._state = type(row._state)()
     state.db = row._state.db
@@ -99,14 +100,29 @@ def _copy(row: VodStream) -> VodStream:
     return clone
 
 
-def _poster_changed(sender, instance, **kwargs) -> None:
-    # A remembered row holds its poster and the poster's renditions: an edited or
-    # deleted image makes the rows showing it new rows.
-    VodStream.objects.filter(poster_id=instance.pk).update()
+def _renew_rows_showing(image_id) -> None:
+    """The rows whose poster is this image are new rows to a render: a remembered row
+    holds its poster and the poster's renditions. Not a state change: the state
+    endpoint's answers stay (the base manager skips VodStreamQuerySet.update)."""
+    VodStream._base_manager.filter(poster_id=image_id).update(row_version=new_row_version())
+
+
+def _image_changed(sender, instance, **kwargs) -> None:
+    _renew_rows_showing(instance.pk)
+
+
+def _rendition_changed(sender, instance, **kwargs) -> None:
+    # Made, replaced or deleted (a purge, a new file): the remembered list is wrong.
+    _renew_rows_showing(instance.image_id)
 
 
 def connect_signals() -> None:
     """Called by the app's ``ready()``, once the image model is known."""
     image_model = get_image_model()
-    post_save.connect(_poster_changed, sender=image_model, dispatch_uid="nanovod-poster-saved")
-    pre_delete.connect(_poster_changed, sender=image_model, dispatch_uid="nanovod-poster-gone")
+    rendition_model = image_model.get_rendition_model()
+    post_save.connect(_image_changed, sender=image_model, dispatch_uid="nanovod-poster-saved")
+    pre_delete.connect(_image_changed, sender=image_model, dispatch_uid="nanovod-poster-gone")
+    for signal, uid in ((post_save, "saved"), (post_delete, "deleted")):
+        signal.connect(
+            _rendition_changed, sender=rendition_model, dispatch_uid=f"nanovod-rendition-{uid}"
+        )

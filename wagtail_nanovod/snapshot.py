@@ -88,11 +88,11 @@ class Snapshot:
         """Whether bintu need not be asked now."""
         return (now if now is not None else time.time()) < self.fresh_until
 
-    def state_changes_at(self) -> float:
-        """When the state changes with no news from bintu: the end of the processing
-        grace period (see :func:`state_of`), or never."""
+    def state_changes_at(self, now: float) -> float:
+        """When the state changes next with no news from bintu: the end of a processing
+        grace period still to come (see :func:`state_of`), or never."""
         ends = grace_ends(self.no_recording_since)
-        return math.inf if ends is None else ends
+        return ends if ends is not None and ends > now else math.inf
 
     @property
     def is_known(self) -> bool:

@@ -45,6 +45,8 @@ class Answer:
     #: one is queued or running already.
     due: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     epoch: int | None = None
+    #: When it was worked out.
+    made_at: float = field(default_factory=time.time)
     #: When the first of its snapshots stops being fresh (worked out once).
     first_due: float = field(init=False)
 
@@ -89,9 +91,13 @@ def remembered(query: str) -> tuple[Answer | None, int | None]:
     return None, epoch
 
 
-def latest(query: str) -> Answer | None:
-    """The last answer to ``query`` this process worked out, whether it holds or not."""
-    return _answers.get(query)
+def latest(query: str, max_age: float) -> Answer | None:
+    """The last answer to ``query`` this process worked out, if it is at most
+    ``max_age`` seconds old, whether it still holds or not."""
+    answer = _answers.get(query)
+    if answer is not None and time.time() - answer.made_at <= max_age:
+        return answer
+    return None
 
 
 @contextlib.contextmanager
@@ -139,15 +145,16 @@ def remember(query: str, epoch: int | None, answer: Answer) -> None:
         _answers[query] = answer
 
 
-def streams_changed() -> None:
-    """A stream row was written: every process's remembered answers are void.
+def streams_changed(using: str | None = None) -> None:
+    """A stream row was written (in database ``using``): every process's remembered
+    answers are void.
 
     Once now, and once more when the transaction commits: a process that read the rows
     between the two would otherwise keep an answer from before the write.
     """
     _set_epoch()
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(_set_epoch)
+    if transaction.get_connection(using).in_atomic_block:
+        transaction.on_commit(_set_epoch, using=using)
 
 
 def _set_epoch() -> None:
