@@ -35,6 +35,7 @@ DEBIAN_PACKAGES = {
     "initdb": "postgresql",
     "postgres": "postgresql",
     "redis-server": "redis-server",
+    "java": "default-jre-headless",
 }
 
 # Debian keeps PostgreSQL's server programs off PATH, one directory per major version.
@@ -51,7 +52,7 @@ DATABASE_USER = "nanovod"
 START_SECONDS = 30
 
 
-def _missing(what: str, install: str) -> NoReturn:
+def missing(what: str, install: str) -> NoReturn:
     """Skip the calling test, or fail it under ``CI=true`` where a skip would hide a gap."""
     message = f"{what} not installed: {install}"
     if os.environ.get("CI") == "true":
@@ -74,13 +75,13 @@ def require(binary: str) -> Path:
     )
     if candidates:
         return candidates[-1]
-    _missing(binary, f"apt-get install {DEBIAN_PACKAGES.get(binary, binary)}")
+    missing(binary, f"apt-get install {DEBIAN_PACKAGES.get(binary, binary)}")
 
 
 def require_module(module: str, distribution: str) -> None:
     """Skip the test when a Python driver is missing (fail it under ``CI=true``)."""
     if importlib.util.find_spec(module) is None:
-        _missing(f"the Python package {distribution}", "pip install -e '.[test]'")
+        missing(f"the Python package {distribution}", "pip install -e '.[test]'")
 
 
 def free_port() -> int:

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "demo.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "demo.urls"

@@ -11,8 +11,10 @@ import os
 
 from demo.streams import AU, DEMO_STREAMS, EU, LIFECYCLE, LIVE, MISSING, PROCESSING, US
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.files.images import ImageFile
 from django.core.management.base import BaseCommand
+from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
@@ -23,6 +25,8 @@ from wagtail_nanovod.resolver import refresh_snippet
 ADMIN_USERNAME = "admin"
 # A local demo on 127.0.0.1: a fixed, printed password is the convenient choice.
 ADMIN_PASSWORD = "nanovod-demo"  # noqa: S105
+
+KEYNOTE_CAPTIONS = "Keynote captions (English)"
 
 HOME_INTRO = (
     "<p>Recordings of nanoStream Cloud live streams on Wagtail pages, embedded with the "
@@ -45,14 +49,19 @@ def live_event_body(snippets):
 
 
 def recordings_body(snippets):
-    """Three recordings in three regions; one with a caption, one starting at 2 s."""
+    """Three recordings in three regions; one with a caption and captions, one starting
+    at 2 s."""
     return [
         _text(
             "<p>Each player below takes its MP4 from the host of the region that stores the "
             "recording, and lists the other regions' hosts as fallback sources.</p>"
         ),
         _text("<h2>Keynote, stored in Europe</h2>"),
-        _vod(snippets[EU], caption="Recorded on the main stage in Frankfurt."),
+        _vod(
+            snippets[EU],
+            caption="Recorded on the main stage in Frankfurt.",
+            captions=[_keynote_captions()],
+        ),
         _text("<h2>Panel, stored in North America</h2><p>This one starts at 0:02.</p>"),
         _vod(snippets[US], start_time=2),
         _text(
@@ -127,6 +136,20 @@ EVENT_PAGES = [
         privacy_body,
     ),
 ]
+
+
+def _keynote_captions():
+    """English captions for the keynote: a WebVTT file in Wagtail's documents."""
+    document = get_document_model().objects.filter(title=KEYNOTE_CAPTIONS).first()
+    if document is None:
+        document = get_document_model().objects.create(
+            title=KEYNOTE_CAPTIONS,
+            file=ContentFile(
+                b"WEBVTT\n\n00:00.000 --> 00:04.000\n[Applause] Welcome to the keynote.\n",
+                name="keynote-en.vtt",
+            ),
+        )
+    return {"file": document.pk, "language": "en", "label": "English", "kind": ""}
 
 
 def _text(html):
