@@ -83,9 +83,15 @@ def test(versions: list[str], pytest_args: list[str]) -> None:
 
 
 def example(address: str) -> None:
-    """Run the example site (see example_site/run.py for what it sets up)."""
+    """Run the example site (see example_site/run.py for what it sets up).
+
+    This process becomes the site's (exec): Ctrl-C or SIGTERM to its process id reach
+    run.py, which stops the web server, the worker and the fake bintu it started.
+    """
     python = environment(list(WAGTAIL_VERSIONS)[-1])
-    run([str(python), "example_site/run.py", address])
+    os.chdir(ROOT)
+    sys.stdout.flush()
+    os.execv(python, [str(python), "example_site/run.py", address])  # noqa: S606 (no shell wanted)
 
 
 def bench(bench_args: list[str]) -> None:

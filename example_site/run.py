@@ -68,7 +68,10 @@ def main(address: str) -> None:
         cwd=HERE,
         env=os.environ.copy(),
     )
-    print(f"Open http://{address}/ (admin: http://{address}/admin/). Ctrl-C stops.")
+    print(
+        f"Open http://{address}/ (admin: http://{address}/admin/). Ctrl-C, or SIGTERM to "
+        f"process {os.getpid()}, stops the site, its worker and the fake bintu."
+    )
     try:
         # No reloader: it would start a second process without the fake bintu.
         call_command("runserver", address, use_reloader=False)

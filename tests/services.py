@@ -36,6 +36,8 @@ DEBIAN_PACKAGES = {
     "postgres": "postgresql",
     "redis-server": "redis-server",
     "java": "default-jre-headless",
+    "xgettext": "gettext",
+    "msgfmt": "gettext",
 }
 
 # Debian keeps PostgreSQL's server programs off PATH, one directory per major version.

@@ -654,3 +654,55 @@ def test_the_states_view_is_for_those_who_may_see_the_streams(
     # ...an admin user who may not see the streams does not.
     other = admin_user_client(django_user_model, "other")
     assert_denied(lambda path, data, **kw: other.get(path, data, **kw), states, {"id": "x"})
+
+
+# -- German ----------------------------------------------------------------------------
+
+
+def _german(message: str) -> str:
+    """``message`` as the package's German catalogue has it (and it has it)."""
+    from django.utils import translation
+
+    with translation.override("de"):
+        german = translation.gettext(message)
+    assert german != message, f"no German for {message!r}"
+    return german
+
+
+def test_an_editor_who_reads_german_gets_the_listing_the_player_and_the_errors_in_german(
+    editor, bintu, make_snippet, make_event_page, client
+):
+    from django.contrib.auth import get_user_model
+    from django.utils import translation
+    from wagtail.users.models import UserProfile
+
+    profile = UserProfile.get_for_user(get_user_model().objects.get(username="editor"))
+    profile.preferred_language = "de"
+    profile.save()
+    make_snippet(title="Keynote")  # ready
+    make_snippet(state="ended", regions=(), title="Panel")  # processing
+
+    listing = text(editor.get(url("list")))
+    for english in ("Ready", "Processing", "Recordings"):
+        assert _german(english) in listing, english
+
+    # A visitor's page shown in German (by a site's LocaleMiddleware, say).
+    page = make_event_page([VodStream.objects.get(title="Panel")])
+    with translation.override("de"):
+        html = text(client.get(page.url))
+    assert (
+        _german(
+            "The recording of this stream is being processed. It will be available here shortly."
+        )
+        in html
+    )
+
+    error = text(editor.post(url("add"), create_data("not-an-id")))
+    assert (
+        _german(
+            "This is not a nanoStream stream ID. A stream ID is a UUID: 32 hex digits in groups "
+            "of 8-4-4-4-12, such as 1dec3bbc-758b-4879-a202-7ae877d511ba; the address of the "
+            "stream's page in the nanoStream dashboard works too."
+        )
+        in error
+    )

@@ -286,3 +286,43 @@ def test_the_example_asks_nothing_of_the_internet_and_misses_no_file(example_sit
     dashboard = session.get(base_url + "/admin/", timeout=10).text
     assert "Sign in" not in dashboard
     assert "w-upgrade" not in dashboard  # no question to Wagtail's release server
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes started by ``pid``, and by those, from /proc (Linux)."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            children = (task / "children").read_text().split() if task.exists() else []
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def _server_pid(log: Path) -> int:
+    found = re.search(r"SIGTERM to process (\d+)", log.read_text())
+    assert found, log.read_text()
+    return int(found.group(1))
+
+
+def test_a_sigterm_to_the_sites_process_stops_everything_it_started(tmp_path):
+    """``dev.py example`` becomes this process (exec): a process manager's SIGTERM, or a
+    Ctrl-C, stops the web server's process, the task worker and the fake bintu."""
+    import os
+    import signal
+
+    with running_example_site(tmp_path) as (base_url, log):
+        pid = _server_pid(log)
+        children = _descendants(pid)
+        assert children, "the worker runs in a process of its own"
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in children):
+            time.sleep(0.2)
+        left = [p for p in children if Path(f"/proc/{p}/cmdline").exists()]
+        assert left == [], left
+        with pytest.raises(requests.ConnectionError):
+            requests.get(base_url + "/", timeout=5)

@@ -462,3 +462,24 @@ def test_a_warm_streamfield_costs_one_query_and_no_cache_trip_for_its_blocks(
             html = template.render(Context({"page": page}))
         assert html.count('data-nanovod-state="ready"') == 12
         assert (len(queries), CountingCache.round_trips, bintu.calls()) == (1, 0, 0)
+
+
+def test_a_poster_from_the_sites_images_has_a_srcset_and_may_be_fetched_first(
+    client, bintu, make_snippet, make_event_page
+):
+    image = get_image_model().objects.create(title="p", file=get_test_image_file(size=(1600, 900)))
+    ready = make_snippet()
+    processing = make_snippet(state="ended", regions=())
+    first = render(client, make_event_page([ready], poster=image.pk, poster_priority=True))
+    # <video poster> takes one URL: it is preloaded, first.
+    preload = re.search(
+        r'<link rel="preload" as="image" href="([^"]+)" fetchpriority="high">', first
+    )
+    assert preload and f'poster="{preload.group(1)}"' in first
+    behind = render(client, make_event_page([processing], slug="p", poster=image.pk))
+    img = re.search(r"<img ([^>]*)>", behind).group(1)
+    widths = re.findall(r"\.(?:jpg|jpeg) (\d+)w", img)
+    assert widths == ["640", "1280"] and 'sizes="100vw"' in img
+    assert "fetchpriority" not in img  # only when asked
+    plain = render(client, make_event_page([ready], slug="r", poster=image.pk))
+    assert 'rel="preload"' not in plain

@@ -16,7 +16,7 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 from .captions import CaptionBlock, tracks_of
 from .models import VodStream
 from .player import (
-    POSTER_FILTER,
+    POSTER_SRCSET,
     TEMPLATE,
     PlayerOptions,
     base_url_of,
@@ -54,7 +54,9 @@ class PosterChooserBlock(ImageChooserBlock):
 
     @cached_property
     def _queryset(self):
-        return self.target_model.objects.prefetch_renditions(POSTER_FILTER)
+        return self.target_model.objects.prefetch_renditions(
+            *(spec for spec, _width in POSTER_SRCSET)
+        )
 
     def bulk_to_python(self, values):
         found = self._queryset.in_bulk([value for value in values if value is not None])
@@ -84,6 +86,14 @@ class VodBlock(blocks.StructBlock):
         label=_("Poster"),
         required=False,
         help_text=_("Replaces the stream's poster on this page only."),
+    )
+    poster_priority = blocks.BooleanBlock(
+        label=_("Load the poster first"),
+        required=False,
+        help_text=_(
+            "For the first player of a page, when its poster is the largest image at the "
+            "top: browsers fetch it before other images."
+        ),
     )
     captions = blocks.ListBlock(
         CaptionBlock(),
@@ -175,6 +185,7 @@ class VodBlock(blocks.StructBlock):
             poster=value.get("poster"),
             tracks=tracks_of(value.get("captions")),
             click_to_load={"on": True, "off": False}.get(value.get("click_to_load") or ""),
+            priority=bool(value.get("poster_priority")),
         )
 
     def render(self, value, context=None):

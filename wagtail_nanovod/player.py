@@ -46,6 +46,8 @@ STATES_WITH_TEMPLATES = (UPCOMING, LIVE, PROCESSING, UNAVAILABLE)
 FACADE_TEMPLATE = "wagtail_nanovod/facade.html"
 #: The Wagtail image filter for posters: large enough for a full-width player.
 POSTER_FILTER = "fill-1280x720-c100|format-jpeg"
+#: The renditions a poster's srcset offers, with their widths (the last: POSTER_FILTER).
+POSTER_SRCSET = (("fill-640x360-c100|format-jpeg", 640), (POSTER_FILTER, 1280))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,9 @@ class PlayerOptions:
     click_to_load: bool | None = None
     #: The visitor clicked the facade's play button: the player, playing.
     play: bool = False
+    #: Ask browsers to fetch the poster first (fetchpriority="high"): for the first
+    #: player of a page, whose poster is usually its largest image.
+    priority: bool = False
 
 
 def player_context(
@@ -102,6 +107,10 @@ def player_context(
     # the thumbnail; a poster from the site's own images is fine.
     private = click_to_load and not options.play
     poster_url = _rendition_url(poster) or ("" if private else shown.thumbnail_url)
+    facade = private and shown.state in (READY, LIVE)
+    # On the <img> behind a message and on the facade's; <video poster> takes one URL.
+    shows_img = facade or shown.state != READY
+    poster_srcset = _poster_srcset(poster) if poster_url and shows_img else ""
     # A media fragment starts playback there, no script needed; every source gets it,
     # so a failover source starts at the same place.
     fragment = f"#t={int(options.start_time)}" if options.start_time else ""
@@ -109,7 +118,6 @@ def player_context(
     autoplay = options.autoplay or options.play
     endpoints = _endpoint_urls()
     poll = poll_seconds() if shown.is_active and endpoints else None
-    facade = private and shown.state in (READY, LIVE)
     live = shown.state == LIVE and not facade
     stream_created = known.stream.created_at if known is not None and known.stream else None
     structured = (
@@ -129,6 +137,9 @@ def player_context(
         "title": title,
         "description": description,
         "poster_url": poster_url,
+        "poster_srcset": poster_srcset,
+        # The first player of a page may ask for its poster before other images.
+        "poster_priority": options.priority and bool(poster_url),
         "src": sources[0] if sources else "",
         "sources": sources,
         "tracks": [replace(track, kind=kind_of(track, get_language())) for track in tracks],
@@ -231,6 +242,7 @@ def player_token(stream: VodStream | None, options: PlayerOptions, resolved=None
         ("p", options.poster.pk if options.poster is not None else None),
         ("f", options.click_to_load),
         ("v", [list(astuple(track)) for track in options.tracks]),
+        ("h", options.priority),
     ):
         if value not in (None, "", [], False) or key == "k":
             payload[key] = value
@@ -255,6 +267,7 @@ def read_player_token(token: str) -> tuple[dict, PlayerOptions]:
             poster=_image(payload.get("p")),
             tracks=tuple(Track(*track) for track in payload.get("v", ())),
             click_to_load=payload.get("f"),
+            priority=bool(payload.get("h")),
         )
     except TypeError as exc:  # signed by an older release with another shape
         raise signing.BadSignature("unreadable embed") from exc
@@ -297,7 +310,8 @@ def _live_config(shown: Playback, poster_url: str) -> dict:
 def _image(pk):
     if pk is None:
         return None
-    return get_image_model().objects.filter(pk=pk).prefetch_renditions(POSTER_FILTER).first()
+    specs = (spec for spec, _width in POSTER_SRCSET)
+    return get_image_model().objects.filter(pk=pk).prefetch_renditions(*specs).first()
 
 
 # Rendered players by (row's render key, options, language): a page of fifty embeds
@@ -346,6 +360,7 @@ def _options_key(options: PlayerOptions) -> tuple:
         tracks_key(options.tracks),
         options.click_to_load,
         options.play,
+        options.priority,
     )
 
 
@@ -387,19 +402,29 @@ def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, Snapshot |
     return None, resolve_bare_ids([stream_id])[stream_id]
 
 
-def _rendition_url(image) -> str:
+def _rendition_url(image, spec: str = POSTER_FILTER) -> str:
     if image is None:
         return ""
     try:
         # get_rendition() writes Wagtail's rendition cache on every call, one round trip
         # per poster; a rendition prefetched with the page's streams needs none.
         try:
-            return image.find_existing_rendition(Filter(POSTER_FILTER)).url
+            return image.find_existing_rendition(Filter(spec)).url
         except image.get_rendition_model().DoesNotExist:
             # Made on an instance of its own: the one given may be shared by the renders
             # of other threads (render_rows), and making a rendition writes to it.
             own = type(image).objects.get(pk=image.pk)
-            return own.get_rendition(POSTER_FILTER).url
+            return own.get_rendition(spec).url
     except (SourceImageIOError, OSError):  # a lost image file must not break the page
         logger.warning("Could not make a poster rendition of image %s", image.pk, exc_info=True)
         return ""
+
+
+def _poster_srcset(image) -> str:
+    """``srcset`` for a poster from the site's images: a small screen loads the small one."""
+    if image is None:
+        return ""
+    candidates = [(_rendition_url(image, spec), width) for spec, width in POSTER_SRCSET]
+    if not all(url for url, _width in candidates):
+        return ""
+    return ", ".join(f"{url} {width}w" for url, width in candidates)

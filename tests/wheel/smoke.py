@@ -37,6 +37,7 @@ settings.configure(
     STATIC_URL="/static/",
     ROOT_URLCONF="smokeapp.urls",
     USE_TZ=True,
+    USE_I18N=True,
     WAGTAILADMIN_BASE_URL="http://testserver",
     WAGTAIL_NANOVOD={"TASK_BACKEND": "default"},
 )
@@ -78,8 +79,16 @@ assert state.json()["streams"][stream_id]["state"] == "ready", state.content
 package = Path(wagtail_nanovod.__file__).parent
 assert (package / "static" / "wagtail_nanovod" / "nanovod.js").stat().st_size > 1000
 assert (package / "templates" / "wagtail_nanovod" / "states" / "upcoming.html").exists()
-print("wheel smoke: check, migrate, a page render and the state endpoint of the installed "
-      "package passed")
+assert (package / "static" / "wagtail_nanovod" / "nanovod.css").exists()
+# German is compiled into the wheel.
+assert (package / "locale" / "de" / "LC_MESSAGES" / "django.mo").exists()
+from django.utils import translation
+
+with translation.override("de"):
+    german = translation.gettext("Ready")
+assert german not in ("", "Ready"), german
+print("wheel smoke: check, migrate, a page render, the state endpoint and the German "
+      "catalogue of the installed package passed")
 """
 
 # The site's one app: a page type with a VOD block, as a user's site would have.

@@ -27,11 +27,13 @@ def nanovod_player(
     recording=None,
     poster=None,
     click_to_load=None,
+    priority=False,
 ):
     """The player, with the same options as the block (captions: the snippet's own).
 
     ``stream`` is a ``VodStream`` or a stream id string; ``poster`` a Wagtail image;
-    ``click_to_load`` True or False overrides ``CLICK_TO_LOAD``.
+    ``click_to_load`` True or False overrides ``CLICK_TO_LOAD``; ``priority=True`` asks
+    browsers to fetch the poster first (for the first player of a page).
     """
     snippet, resolved = stream_for_tag(stream)
     options = PlayerOptions(
@@ -43,6 +45,7 @@ def nanovod_player(
         recording_index=recording,
         poster=poster,
         click_to_load=None if click_to_load is None else bool(click_to_load),
+        priority=bool(priority),
     )
     html = render_player(snippet, options, resolved=resolved, base_url=base_url_of(context))
     return stylesheet_link(context) + html

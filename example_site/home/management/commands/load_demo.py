@@ -61,6 +61,7 @@ def recordings_body(snippets):
             snippets[EU],
             caption="Recorded on the main stage in Frankfurt.",
             captions=[_keynote_captions()],
+            poster_priority=True,  # the first player of the page, its largest image
         ),
         _text("<h2>Panel, stored in North America</h2><p>This one starts at 0:02.</p>"),
         _vod(snippets[US], start_time=2),
