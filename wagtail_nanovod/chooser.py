@@ -85,7 +85,7 @@ class StreamChooseMixin:
     @property
     def columns(self):
         return [
-            ThumbnailColumn("thumbnail", label=_("Picture"), width="5rem"),
+            ThumbnailColumn("thumbnail", label=_("Picture")),
             self.title_column,
             StateColumn("status", label=_("State")),
             Column("short_id", label=_("Stream ID"), accessor=_short_id),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import Column, DateColumn
 
 from .badges import badge
 from .snapshot import playable_thumbnail
@@ -53,4 +53,17 @@ class LatestRecordingColumn(Column):
     def get_value(self, instance):
         stream = instance.snapshot.stream
         latest = stream.latest_recording if stream is not None else None
-        return latest.created_at if latest is not None else None
+        return whole_seconds(latest.created_at if latest is not None else None)
+
+
+class WholeSecondsDateColumn(DateColumn):
+    """Wagtail's DateColumn, its value to the second (see :func:`whole_seconds`)."""
+
+    def get_value(self, instance):
+        return whole_seconds(super().get_value(instance))
+
+
+def whole_seconds(moment):
+    """A moment to show in the admin, to the second: Wagtail's date templates write it
+    in <time datetime>, where six digits of a second are invalid HTML (the W3C checker)."""
+    return moment.replace(microsecond=0) if moment is not None else None

@@ -7,6 +7,7 @@ from django.urls import reverse
 from wagtail.admin.panels import Panel
 
 from .badges import badge
+from .columns import whole_seconds
 from .models import region_choices
 from .playback import played_from
 from .player import PlayerOptions, render_player
@@ -47,6 +48,8 @@ class StreamStatusPanel(Panel):
                 reason=describe_reason(reason) if reason and reason != stream.last_error else "",
                 last_error=describe_reason(stream.last_error) if stream.last_error else "",
                 recordings=recordings,
+                synced_at=whole_seconds(stream.synced_at),
+                last_error_at=whole_seconds(stream.last_error_at),
                 player=render_player(stream, PlayerOptions()),
                 ingest=snapshot.stream.ingest_urls() if snapshot.stream else None,
                 refresh_url=reverse(

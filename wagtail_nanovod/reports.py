@@ -19,10 +19,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.admin_url_finder import AdminURLFinder
-from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views.reports import ReportView
 from wagtail.models import ReferenceIndex
 
+from .columns import WholeSecondsDateColumn
 from .models import VodStream
 from .reasons import describe_reason
 from .snapshot import UNAVAILABLE, state_of
@@ -116,7 +117,7 @@ class BrokenStreamsReportView(ReportView):
         TitleColumn("title", label=gettext_lazy("Stream"), get_url=edit_url, sort_key="title"),
         Column("stream_id", label=gettext_lazy("Stream ID"), sort_key="stream_id"),
         Column("problem", label=gettext_lazy("Problem")),
-        DateColumn(
+        WholeSecondsDateColumn(
             "last_error_at", label=gettext_lazy("Last failed check"), sort_key="last_error_at"
         ),
         UsedOnColumn("used_on", label=gettext_lazy("Used on")),

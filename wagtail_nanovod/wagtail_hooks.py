@@ -10,14 +10,14 @@ from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
-from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.ui.tables import Column
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from . import reports, views
 from .blocks import unchecked_recordings
 from .chooser import StreamChooserViewSet
-from .columns import StateColumn, ThumbnailColumn
+from .columns import StateColumn, ThumbnailColumn, WholeSecondsDateColumn
 from .models import VodStream, VodStreamQuerySet
 from .panels import StreamStatusPanel
 from .player import STYLESHEET
@@ -42,12 +42,12 @@ class VodStreamViewSet(SnippetViewSet):
     list_display = [
         # The first column is the one Wagtail links to the edit view.
         "title",
-        ThumbnailColumn("thumbnail", label=_("Picture"), width="5rem"),
+        ThumbnailColumn("thumbnail", label=_("Picture")),
         Column("stream_id", label=_("Stream ID"), sort_key="stream_id"),
         StateColumn("status", label=_("State"), sort_key="status"),
         "region",
         Column("recording_count", label=_("Recordings"), sort_key="recording_count"),
-        DateColumn("synced_at", label=_("Last synced"), sort_key="synced_at"),
+        WholeSecondsDateColumn("synced_at", label=_("Last synced"), sort_key="synced_at"),
     ]
     list_filter = ["status", "region"]
     # Searched in SQL by views.IndexView: see there why not with a search backend.
