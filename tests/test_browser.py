@@ -340,6 +340,18 @@ def test_the_demo_recordings_play_from_the_hosts_of_their_three_regions(visitor,
     assert regions == ["eu", "us", "au"]
 
 
+def test_a_clip_stops_at_its_end(visitor):
+    page = visitor
+    page.goto("/recordings/")
+    video = page.locator('figure[data-nanovod-region="us"] video')
+    expect(video).to_have_attribute("data-nanovod-end", "4")
+    video.evaluate(PLAY)
+    stopped_near_the_end = "video => video.paused && video.currentTime >= 3.5"
+    page.wait_for_function(stopped_near_the_end, arg=video.element_handle(), timeout=15_000)
+    stopped = video.evaluate(STATE)
+    assert stopped["error"] is None and 3.7 <= stopped["time"] <= 4.3, stopped
+
+
 def test_the_states_without_a_recording_show_their_messages(visitor):
     page = visitor
     page.goto("/states/")

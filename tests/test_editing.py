@@ -8,6 +8,8 @@ from wagtail.models import Page
 from wagtail.test.utils.form_data import nested_form_data, streamfield
 
 from tests.testapp.models import EventPage
+from wagtail_nanovod.models import VodStream
+from wagtail_nanovod.resolver import refresh_snippet
 
 from .conftest import TEST_KEY
 
@@ -109,6 +111,7 @@ def vod_block_data(snippet, **fields):
         "loop": "",
         "controls": "on",
         "start_time": "",
+        "end_time": "",
         "poster": "",
         "captions": {"count": 0},
         "click_to_load": "",
@@ -116,10 +119,10 @@ def vod_block_data(snippet, **fields):
     }
 
 
-def _publish(editor, snippet, recording, slug):
+def _publish(editor, snippet, recording, slug, **fields):
     home = Page.get_first_root_node().get_children().first()
     add_url = reverse("wagtailadmin_pages:add", args=["testapp", "eventpage", home.pk])
-    block = vod_block_data(snippet, recording=recording)
+    block = vod_block_data(snippet, recording=recording, **fields)
     data = {"title": slug, "slug": slug, "body": streamfield([("vod", block)])}
     return editor.post(
         add_url, nested_form_data({**data, "action-publish": "publish"}), follow=True
@@ -159,3 +162,38 @@ def test_a_recording_number_a_changing_stream_may_have_soon_saves_with_a_warning
     assert EventPage.objects.get(slug="on-air").live  # recording 2 may come after the show
     text = response.content.decode().replace("&#x27;", "'")
     assert "has not confirmed yet that 'On air' has recording 2" in text
+
+
+def test_a_clip_is_typed_as_seconds_or_h_mm_ss_and_kept_in_seconds(editor, bintu, make_snippet):
+    stream_id = bintu.add_stream(state="ended")
+    bintu.add_recording(stream_id, extra={"duration": 3 * 3600})
+    snippet = make_snippet_for(stream_id)
+    response = _publish(editor, snippet, "", "clip", start_time="1:02:03", end_time="4000")
+    assert response.status_code == 200
+    block = EventPage.objects.get(slug="clip").body[0].value
+    assert (block["start_time"], block["end_time"]) == (3723, 4000)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field", "message"),
+    [
+        ("90", "1:00", "end_time", "The end must come after the start (1:30)."),
+        ("", "4:00:00", "end_time", "The recording is 3:00:00 long: this is past its end."),
+        ("", "soon", "end_time", "Type seconds (such as 90) or h:mm:ss"),
+        ("1:75", "", "start_time", "Type seconds (such as 90) or h:mm:ss"),
+    ],
+)
+def test_a_clip_that_cannot_be_played_is_a_form_error(editor, bintu, start, end, field, message):
+    stream_id = bintu.add_stream(state="ended")
+    bintu.add_recording(stream_id, extra={"duration": 3 * 3600})
+    snippet = make_snippet_for(stream_id)
+    response = _publish(editor, snippet, "", "clip", start_time=start, end_time=end)
+    html = response.content.decode()
+    assert message in html
+    assert not EventPage.objects.filter(slug="clip").exists()
+
+
+def make_snippet_for(stream_id):
+    snippet = VodStream.objects.create(stream_id=stream_id, title="Day one")
+    refresh_snippet(snippet)
+    return snippet

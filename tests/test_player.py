@@ -483,3 +483,26 @@ def test_a_poster_from_the_sites_images_has_a_srcset_and_may_be_fetched_first(
     assert "fetchpriority" not in img  # only when asked
     plain = render(client, make_event_page([ready], slug="r", poster=image.pk))
     assert 'rel="preload"' not in plain
+
+
+def test_a_clip_plays_from_its_start_to_its_end(client, bintu, make_snippet, make_event_page):
+    import json
+
+    stream_id = bintu.add_stream(state="ended")
+    bintu.add_recording(stream_id, region="us", extra={"duration": 3600})
+    snippet = VodStream.objects.create(stream_id=stream_id, title="Day one")
+    refresh_snippet(snippet)
+    html = render(client, make_event_page([snippet], start_time=1800, end_time=2700))
+    sources = re.findall(r'<source src="([^"]+)"', html)
+    assert sources and all(src.endswith("#t=1800,2700") for src in sources)
+    video = re.search(r"<video([^>]*)>", html).group(1)
+    assert 'data-nanovod-start="1800"' in video and 'data-nanovod-end="2700"' in video
+    assert "nanovod.js" in html  # the script stops browsers that ignore the fragment's end
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html)[1])
+    assert data["duration"] == "PT15M"
+    assert data["hasPart"] == {
+        "@type": "Clip",
+        "name": "Day one",
+        "startOffset": 1800,
+        "endOffset": 2700,
+    }

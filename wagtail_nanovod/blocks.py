@@ -15,6 +15,7 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 
 from .captions import CaptionBlock, tracks_of
 from .models import VodStream
+from .playback import playback
 from .player import (
     POSTER_SRCSET,
     TEMPLATE,
@@ -27,6 +28,7 @@ from .player import (
 from .render_rows import streams_for_render
 from .resolver import RenderBatch
 from .snapshot import is_active, playable_recordings
+from .times import TimeOffsetBlock, format_offset
 
 #: Defaults of these types can be shared by all the values of a page.
 _IMMUTABLE = (type(None), str, int, float, bool)
@@ -81,7 +83,13 @@ class VodBlock(blocks.StructBlock):
     )
     loop = blocks.BooleanBlock(label=_("Loop"), required=False)
     controls = blocks.BooleanBlock(label=_("Show controls"), required=False, default=True)
-    start_time = blocks.IntegerBlock(label=_("Start at (seconds)"), required=False, min_value=0)
+    start_time = TimeOffsetBlock(
+        label=_("Start at"), help_text=_("Seconds (90) or h:mm:ss (1:30). Empty: the start.")
+    )
+    end_time = TimeOffsetBlock(
+        label=_("End at"),
+        help_text=_("With a start, a clip: playback stops here. Empty: the end."),
+    )
     poster = PosterChooserBlock(
         label=_("Poster"),
         required=False,
@@ -168,9 +176,19 @@ class VodBlock(blocks.StructBlock):
 
     def clean(self, value):
         value = super().clean(value)
+        problems = {}
         problem = recording_problem(value.get("stream"), value.get("recording"))
         if problem:
-            raise StructBlockValidationError(block_errors={"recording": ValidationError(problem)})
+            problems["recording"] = ValidationError(problem)
+        for name, message in clip_problems(
+            value.get("stream"),
+            value.get("recording"),
+            value.get("start_time"),
+            value.get("end_time"),
+        ).items():
+            problems[name] = ValidationError(message)
+        if problems:
+            raise StructBlockValidationError(block_errors=problems)
         return value
 
     def options(self, value) -> PlayerOptions:
@@ -181,6 +199,7 @@ class VodBlock(blocks.StructBlock):
             loop=bool(value.get("loop")),
             controls=bool(value.get("controls")),
             start_time=value.get("start_time"),
+            end_time=value.get("end_time"),
             recording_index=value.get("recording"),
             poster=value.get("poster"),
             tracks=tracks_of(value.get("captions")),
@@ -230,6 +249,7 @@ class VodBlock(blocks.StructBlock):
             "loop": player["loop"],
             "controls": player["controls"],
             "start_time": value.get("start_time"),
+            "end_time": value.get("end_time"),
             "recording": None
             if recording is None
             else {
@@ -255,6 +275,28 @@ def recording_problem(stream: VodStream | None, number: int | None) -> str:
         "number": number,
         "numbers": ", ".join(map(str, numbers)),
     }
+
+
+def clip_problems(
+    stream: VodStream | None, number: int | None, start: int | None, end: int | None
+) -> dict[str, str]:
+    """What is wrong with a clip's start and end, by field: an end that is not after the
+    start, a point past the recording's end when bintu told its duration."""
+    problems = {}
+    if end is not None and end <= (start or 0):
+        problems["end_time"] = _("The end must come after the start (%(start)s).") % {
+            "start": format_offset(start or 0)
+        }
+    answer = stream.snapshot if stream is not None else None
+    recording = playback(answer, recording_index=number).recording if answer else None
+    duration = recording.duration if recording is not None else None
+    if duration:
+        for name, point in (("start_time", start), ("end_time", end)):
+            if point is not None and point > duration and name not in problems:
+                problems[name] = _("The recording is %(duration)s long: this is past its end.") % {
+                    "duration": format_offset(round(duration))
+                }
+    return problems
 
 
 def unchecked_recordings(page) -> list[tuple[VodStream, int]]:

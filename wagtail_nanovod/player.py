@@ -59,6 +59,8 @@ class PlayerOptions:
     loop: bool = False
     controls: bool = True
     start_time: int | None = None
+    #: With or without a start: a clip, stopped here (seconds).
+    end_time: int | None = None
     recording_index: int | None = None
     #: A Wagtail image that replaces the stream's own poster.
     poster: Any = None
@@ -113,11 +115,12 @@ def player_context(
     poster_srcset = _poster_srcset(poster) if poster_url and shows_img else ""
     # A media fragment starts playback there, no script needed; every source gets it,
     # so a failover source starts at the same place.
-    fragment = f"#t={int(options.start_time)}" if options.start_time else ""
+    fragment = _media_fragment(options.start_time, options.end_time)
     sources = [url + fragment for url in (shown.url, *shown.alternate_urls) if url]
     autoplay = options.autoplay or options.play
     endpoints = _endpoint_urls()
     poll = poll_seconds() if shown.is_active and endpoints else None
+    clip_end = options.end_time if shown.is_ready else None
     live = shown.state == LIVE and not facade
     stream_created = known.stream.created_at if known is not None and known.stream else None
     structured = (
@@ -128,6 +131,7 @@ def player_context(
             poster_url=poster_url,
             base_url=base_url,
             created_at=stream_created,
+            clip=(options.start_time, options.end_time),
         )
         if nanovod_settings.JSON_LD
         else None
@@ -163,9 +167,19 @@ def player_context(
         else "",
         "state_url": endpoints.get("state_url", ""),
         "poll": poll,
-        "needs_script": bool(poll or facade or live),
+        "clip_start": options.start_time or 0,
+        "clip_end": clip_end,
+        "needs_script": bool(poll or facade or live or clip_end is not None),
         "announcement": _announcement(shown, title, facade=facade),
     }
+
+
+def _media_fragment(start: int | None, end: int | None) -> str:
+    """``#t=start[,end]`` (W3C Media Fragments): browsers start there, and most stop at
+    the end; the player script stops the others (``data-nanovod-end``)."""
+    if end is not None:
+        return f"#t={int(start or 0)},{int(end)}"
+    return f"#t={int(start)}" if start else ""
 
 
 def _announcement(shown: Playback, title: str, *, facade: bool) -> str:
@@ -238,6 +252,7 @@ def player_token(stream: VodStream | None, options: PlayerOptions, resolved=None
         ("l", options.loop),
         ("k", options.controls),
         ("t", options.start_time),
+        ("e", options.end_time),
         ("r", options.recording_index),
         ("p", options.poster.pk if options.poster is not None else None),
         ("f", options.click_to_load),
@@ -263,6 +278,7 @@ def read_player_token(token: str) -> tuple[dict, PlayerOptions]:
             loop=bool(payload.get("l")),
             controls=bool(payload.get("k", True)),
             start_time=payload.get("t"),
+            end_time=payload.get("e"),
             recording_index=payload.get("r"),
             poster=_image(payload.get("p")),
             tracks=tuple(Track(*track) for track in payload.get("v", ())),
@@ -355,6 +371,7 @@ def _options_key(options: PlayerOptions) -> tuple:
         options.loop,
         options.controls,
         options.start_time,
+        options.end_time,
         options.recording_index,
         image_key(options.poster) if options.poster is not None else None,
         tracks_key(options.tracks),

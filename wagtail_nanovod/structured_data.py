@@ -27,12 +27,14 @@ def video_object(
     poster_url: str = "",
     base_url: str = "",
     created_at: datetime | None = None,
+    clip: tuple[int | None, int | None] = (None, None),
 ) -> dict | None:
     """The ``VideoObject`` of a ready recording, or None when there is nothing to play.
 
     ``base_url`` (``https://example.com``) makes the site's own URLs, such as a poster
     rendition, absolute: search engines ignore relative ones. ``created_at`` is the
     stream's creation time, the upload date of a recording that does not tell its own.
+    ``clip`` (start, end in seconds) describes the part of the recording the page plays.
     """
     recording = shown.recording
     if not shown.is_ready or recording is None:
@@ -52,7 +54,17 @@ def video_object(
     uploaded = recording.created_at or created_at
     if uploaded is not None:
         data["uploadDate"] = uploaded.isoformat()
-    if recording.duration:
+    start, end = clip
+    if start or end is not None:
+        # A part of the recording: its length, and where it is within the whole.
+        end_offset = end if end is not None else recording.duration
+        if end_offset:
+            data["duration"] = iso_duration(end_offset - (start or 0))
+        part = {"@type": "Clip", "name": title, "startOffset": start or 0}
+        if end_offset:
+            part["endOffset"] = round(end_offset)
+        data["hasPart"] = part
+    elif recording.duration:
         data["duration"] = iso_duration(recording.duration)
     return data
 

@@ -20,6 +20,7 @@
   const players = new WeakMap(); // figure -> NanoPlayer, destroyed when the figure goes
   const swapping = new WeakSet();
   const loaded = new WeakSet(); // loaded by the visitor: a swap must not bring the facade back
+  const clipped = new WeakSet(); // videos held to their clip's end
   const scripts = {}; // H5Live script URL -> promise
   const pollers = {}; // state URL -> {timer, busy, failures, interval, hidden}
   let consented = false;
@@ -98,6 +99,7 @@
       fig.replaceWith(fresh);
       if (how) loaded.add(fresh);
       startLive(fresh);
+      clips(fresh);
       if (!how) announce(fresh);
       const detail = {streamId: data(fresh, "stream"), state: data(fresh, "state")};
       fresh.dispatchEvent(new CustomEvent("nanovod:statechange", {bubbles: true, detail}));
@@ -229,10 +231,31 @@
     }
   });
 
+  // A clip: browsers that ignore the media fragment's end are stopped there; play after
+  // the end starts the clip again.
+  function keepToClip(video) {
+    if (clipped.has(video)) return;
+    clipped.add(video);
+    const start = +data(video, "start") || 0;
+    const end = +data(video, "end");
+    video.addEventListener("timeupdate", () => {
+      if (video.currentTime >= end && !video.paused) {
+        video.pause();
+        video.currentTime = end;
+      }
+    });
+    video.addEventListener("play", () => {
+      if (video.currentTime >= end - 0.05) video.currentTime = start;
+    });
+  }
+
+  const clips = (root) => root.querySelectorAll("video[data-nanovod-end]").forEach(keepToClip);
+
   function init() {
     // Consent given before this script ran (a consent manager that loads first).
     if (window.nanovodConsent === true) consented = true;
     figures().forEach(startLive);
+    clips(document);
     makeAnnouncer();
     resume();
     if (consented) loadAll(); // consent came while the page was loading

@@ -49,8 +49,8 @@ def live_event_body(snippets):
 
 
 def recordings_body(snippets):
-    """Three recordings in three regions; one with a caption and captions, one starting
-    at 2 s."""
+    """Three recordings in three regions; one with a caption and captions, one a clip
+    from 2 s to 4 s."""
     return [
         _text(
             "<p>Each player below takes its MP4 from the host of the region that stores the "
@@ -63,8 +63,11 @@ def recordings_body(snippets):
             captions=[_keynote_captions()],
             poster_priority=True,  # the first player of the page, its largest image
         ),
-        _text("<h2>Panel, stored in North America</h2><p>This one starts at 0:02.</p>"),
-        _vod(snippets[US], start_time=2),
+        _text(
+            "<h2>Panel, stored in North America</h2><p>A clip: this one plays from 0:02 "
+            "to 0:04 of the recording.</p>"
+        ),
+        _vod(snippets[US], start_time=2, end_time=4),
         _text(
             "<h2>Workshop, stored in Australia</h2><p>bintu names the European host for "
             "this file; the stream's region is set to Australia, so it plays from there.</p>"
