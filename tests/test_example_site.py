@@ -99,7 +99,7 @@ def test_the_player_options_of_the_recordings_page(example_site):
     html = _get(base_url + "/recordings/")
 
     assert "<figcaption" in html and "Recorded on the main stage in Frankfurt." in html
-    assert re.search(r'<source src="[^"]+\.mp4#t=2"', html)  # the panel starts at 0:02
+    assert re.search(r'<source src="[^"]+\.mp4#t=2,4"', html)  # the panel: 0:02 to 0:04
     # Posters are the Wagtail images load_demo uploaded, served from MEDIA_URL.
     posters = re.findall(r'poster="([^"]+)"', html)
     assert len(posters) == 3
