@@ -217,7 +217,8 @@ class VodBlock(blocks.StructBlock):
             )
         else:
             html = super().render(value, context=context)
-        return stylesheet_link(context) + html
+        link = stylesheet_link(context)
+        return link + html if link else html  # most players: no copy of their markup
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context=parent_context)

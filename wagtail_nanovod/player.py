@@ -205,18 +205,34 @@ def render_player(
 
 def stylesheet_link(context, *, always: bool = False) -> str:
     """The ``<link>`` of the player's stylesheet, for the first player of a page: the
-    first call for a request gives it, the later ones "" (a page renders with its
-    request in the context; without one each player links it, which is valid HTML).
-    ``always``: the ``{% nanovod_stylesheet %}`` tag, for a page's ``<head>``.
+    first call for a request gives it, the later ones "". Without a request, the first
+    player of each StreamField (whose blocks share one context) links it, which is valid
+    HTML. ``always``: the ``{% nanovod_stylesheet %}`` tag, for a page's ``<head>``.
     Nothing when ``STYLESHEET`` is off, unless ``always``.
     """
-    if not always and not nanovod_settings.STYLESHEET:
-        return mark_safe("")
     request = context.get("request") if context is not None else None
     if request is not None:
-        if request.__dict__.get("_nanovod_stylesheet"):
-            return mark_safe("")
-        request.__dict__["_nanovod_stylesheet"] = True
+        marks = request.__dict__
+    elif isinstance(context, dict):  # Wagtail's include_block: one dict for a StreamField
+        marks = context
+    else:
+        marks = {}
+    if marks.get(_LINKED):  # before the setting: the later players of a page ask nothing
+        return _NOTHING
+    marks[_LINKED] = True
+    if not always and not nanovod_settings.STYLESHEET:
+        return _NOTHING
+    return _stylesheet_markup(settings.STATIC_URL)
+
+
+_LINKED = "_nanovod_stylesheet_linked"
+_NOTHING = mark_safe("")
+
+
+@functools.cache
+def _stylesheet_markup(static_url: str) -> str:
+    # Once per STATIC_URL: static() asks the storage each time, a cost a page of fifty
+    # players without a request paid fifty times.
     return format_html('<link rel="stylesheet" href="{}">', static(STYLESHEET))
 
 
