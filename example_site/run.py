@@ -46,6 +46,7 @@ def main(address: str) -> None:
         print(f"No NANOVOD_API_KEY: using a fake bintu at {fake.api_url}.")
         hosts = ", ".join(f"{region} {url}" for region, url in fake.region_urls.items())
         print(f"Recordings are served by one fake host per region: {hosts}.")
+        print(f"Secure playback tokens come from a fake token service at {fake.token_url}.")
 
     import django
     from django.core.management import call_command

@@ -62,7 +62,7 @@ def _background_settled():
 @pytest.fixture(autouse=True)
 def _empty_caches():
     """Every test starts with empty caches: nothing carries over between tests."""
-    from wagtail_nanovod import locks, render_rows, state_answers
+    from wagtail_nanovod import locks, playback_tokens, render_rows, state_answers
 
     for cache in caches.all():
         cache.clear()
@@ -70,6 +70,7 @@ def _empty_caches():
     # Each test is a new process to the package: nothing remembered from the last one.
     render_rows._rows.clear()
     state_answers._forget()
+    playback_tokens.forget()
     yield
 
 

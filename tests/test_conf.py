@@ -72,6 +72,10 @@ def test_a_missing_key_is_a_check_warning_with_a_hint_not_a_crash(settings, monk
         ({"REGIONS": {}}, "wagtail_nanovod.E003"),
         ({"REGIONS": {"eu": "not a url"}}, "wagtail_nanovod.E003"),
         ({"DEFAULT_REGION": "mars"}, "wagtail_nanovod.E004"),
+        # A token renewed at every render, or one of no life at all.
+        ({"TOKEN_SECONDS": 600, "TOKEN_RENEW_SECONDS": 600}, "wagtail_nanovod.E008"),
+        ({"TOKEN_SECONDS": 0}, "wagtail_nanovod.E008"),
+        ({"TOKEN_RENEW_SECONDS": "60"}, "wagtail_nanovod.E008"),
     ],
 )
 def test_unusable_values_are_named_by_a_check(settings, override, check_id):

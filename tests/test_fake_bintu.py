@@ -66,12 +66,14 @@ def test_imports_without_django_or_pytest():
 def test_addresses_and_settings(fake_bintu):
     urls = fake_bintu.region_urls
     assert set(urls) == {"eu", "us", "au"}
-    assert len({fake_bintu.api_url, *urls.values()}) == 4  # one port each
+    token_origin = fake_bintu.token_url.removesuffix("/api/v1/splay")
+    assert len({fake_bintu.api_url, token_origin, *urls.values()}) == 5  # one port each
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", fake_bintu.api_url)
     assert fake_bintu.settings() == {
         "API_URL": fake_bintu.api_url,
         "API_KEY": KEY,
         "REGIONS": urls,
+        "TOKEN_URL": fake_bintu.token_url,
     }
 
 

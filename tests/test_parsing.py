@@ -192,6 +192,13 @@ def test_undocumented_fields_of_a_strange_type_are_ignored():
     assert (latest.duration, latest.size, latest.name) == (None, None, "")
 
 
+def test_a_duration_too_large_for_a_float_is_unknown():
+    payload = realistic_payload()
+    # Valid JSON: a 400-digit integer, which float() cannot hold.
+    payload["playout"]["web"][2]["duration"] = 10**400
+    assert parse_stream(payload).latest_recording.duration is None
+
+
 @pytest.mark.parametrize(
     ("steps", "records"),
     [

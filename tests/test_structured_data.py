@@ -41,7 +41,13 @@ def test_a_ready_recording_describes_itself_to_search_engines(
         "thumbnailUrl": data["thumbnailUrl"],
         "uploadDate": "2026-03-04T18:10:49.413000+00:00",
         "duration": "PT1H2M3S",
+        "embedUrl": data["embedUrl"],
     }
+    # The embed page other sites frame: the same recording's player.
+    assert data["embedUrl"].startswith("http://testserver/")
+    embed = client.get(data["embedUrl"])
+    assert embed.status_code == 200
+    assert f'<source src="{url}"' in embed.content.decode()
     assert data["thumbnailUrl"].startswith(bintu.region_urls["eu"].rsplit(":", 1)[0])
     assert data["thumbnailUrl"].endswith(".jpg")
 

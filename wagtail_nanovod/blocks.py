@@ -22,6 +22,7 @@ from .player import (
     PlayerOptions,
     base_url_of,
     player_context,
+    published_page_id,
     render_block_player,
     stylesheet_link,
 )
@@ -213,7 +214,10 @@ class VodBlock(blocks.StructBlock):
         # The stylesheet comes with the first player of a page, outside what is remembered.
         if type(self).get_context is VodBlock.get_context and self.meta.template == TEMPLATE:
             html = render_block_player(
-                value.get("stream"), self.options(value), base_url=base_url_of(context)
+                value.get("stream"),
+                self.options(value),
+                base_url=base_url_of(context),
+                page_id=published_page_id(context),
             )
         else:
             html = super().render(value, context=context)
@@ -224,7 +228,10 @@ class VodBlock(blocks.StructBlock):
         context = super().get_context(value, parent_context=parent_context)
         context.update(
             player_context(
-                value.get("stream"), self.options(value), base_url=base_url_of(parent_context)
+                value.get("stream"),
+                self.options(value),
+                base_url=base_url_of(parent_context),
+                page_id=published_page_id(parent_context),
             )
         )
         return context

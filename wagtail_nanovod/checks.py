@@ -101,7 +101,29 @@ def check_settings(app_configs=None, **kwargs) -> list:
                 id="wagtail_nanovod.E007",
             )
         )
+    messages += _token_timing_errors()
     return messages
+
+
+def _token_timing_errors() -> list:
+    """A token must outlive the margin it is renewed at, or every render would renew it."""
+    lifetime = nanovod_settings.TOKEN_SECONDS
+    renew = nanovod_settings.TOKEN_RENEW_SECONDS
+    numbers = all(
+        isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        for value in (lifetime, renew)
+    )
+    if numbers and renew < lifetime:
+        return []
+    return [
+        Error(
+            f"{SETTINGS_NAME}['TOKEN_SECONDS'] ({lifetime!r}) and ['TOKEN_RENEW_SECONDS'] "
+            f"({renew!r}) must be positive numbers of seconds, the first larger.",
+            hint=f"The defaults are {DEFAULTS['TOKEN_SECONDS']} and "
+            f"{DEFAULTS['TOKEN_RENEW_SECONDS']}: six hours, renewed with one left.",
+            id="wagtail_nanovod.E008",
+        )
+    ]
 
 
 @register(Tags.caches, Tags.compatibility)

@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -114,13 +115,49 @@ class BintuClient:
             )
         return data
 
+    def playback_token(self, group_id: str, *, domain: str, expires_at: int) -> Any:
+        """``POST`` to nanoStream's token service: a secure playback token for one stream
+        group, bound to *domain* when given, valid until *expires_at* (Unix seconds).
+
+        One attempt, no retries: it is not a GET, and a page may be waiting on it.
+        """
+        body: dict[str, Any] = {"groupid": group_id, "exp": int(expires_at)}
+        if domain:
+            body["domain"] = domain
+        return self._call(
+            "POST",
+            nanovod_settings.TOKEN_URL,
+            json_body=body,
+            about=f"a playback token for group {group_id}",
+            service="nanoStream's token service",
+            retries=0,
+        )
+
     def _get(self, path: str, params, *, stream_id: str | None = None) -> Any:
+        about = f"stream {stream_id}" if stream_id else "the stream list"
+        return self._call(
+            "GET", self.api_url + path, params=params, stream_id=stream_id, about=about
+        )
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params=None,
+        json_body: Any = None,
+        stream_id: str | None = None,
+        about: str,
+        service: str = "bintu",
+        retries: int | None = None,
+    ) -> Any:
         if not self._api_key:
             raise ConfigurationError(
                 "No bintu API key: set WAGTAIL_NANOVOD['API_KEY'] or the NANOVOD_API_KEY "
                 "environment variable."
             )
-        url = self.api_url + path
+        retries = self.retries if retries is None else retries
+        request = _Request(method, url, params, json_body, stream_id, about, service)
         headers = {
             "X-BINTU-APIKEY": self._api_key,
             "Accept": "application/json",
@@ -130,17 +167,17 @@ class BintuClient:
         attempt = 0
         while True:
             try:
-                return self._attempt(url, params, headers, deadline, stream_id)
+                return self._attempt(request, headers, deadline)
             except (BintuUnreachable, RateLimited, ServerError) as exc:
                 if exc.status is not None and exc.status not in _RETRY_STATUSES:
                     raise
                 wait = self._backoff(attempt, getattr(exc, "retry_after", None))
-                if attempt >= self.retries or time.monotonic() + wait >= deadline:
+                if attempt >= retries or time.monotonic() + wait >= deadline:
                     raise
                 attempt += 1
                 logger.info(
-                    "bintu %s failed (%s), retry %s of %s in %.2fs",
-                    path, exc.reason, attempt, self.retries, wait,
+                    "%s: %s failed (%s), retry %s of %s in %.2fs",
+                    service, about, exc.reason, attempt, retries, wait,
                 )  # fmt: skip
                 time.sleep(wait)
 
@@ -151,14 +188,17 @@ class BintuClient:
         base = self.backoff * (2**attempt)
         return max(base * (0.5 + random.random() / 2), _MIN_SLEEP)  # noqa: S311
 
-    def _attempt(self, url, params, headers, deadline, stream_id) -> Any:
+    def _attempt(self, request: _Request, headers, deadline) -> Any:
+        stream_id, service = request.stream_id, request.service
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise BintuUnreachable("no time left to ask bintu", stream_id=stream_id)
+            raise BintuUnreachable(f"no time left to ask {service}", stream_id=stream_id)
         try:
-            response = _session().get(
-                url,
-                params=params,
+            response = _session().request(
+                request.method,
+                request.url,
+                params=request.params,
+                json=request.json_body,
                 headers=headers,
                 timeout=remaining,
                 # A redirect would carry the key to wherever it points.
@@ -172,46 +212,49 @@ class BintuClient:
         except requests.Timeout as exc:
             _forget_request(exc)
             raise BintuUnreachable(
-                f"bintu did not answer within {self.timeout:g}s", stream_id=stream_id
+                f"{service} did not answer within {self.timeout:g}s", stream_id=stream_id
             ) from None
         except requests.RequestException as exc:
             _forget_request(exc)
             raise BintuUnreachable(
-                f"could not connect to bintu: {_describe(exc)}", stream_id=stream_id
+                f"could not connect to {service}: {_describe(exc)}", stream_id=stream_id
             ) from None
         with response:
-            _raise_for_status(response, stream_id, secret=self._api_key)
-            body = self._read_body(response, deadline, stream_id)
+            _raise_for_status(response, request, secret=self._api_key)
+            body = self._read_body(response, deadline, request)
         try:
             return json.loads(body)
         except ValueError as exc:
             raise BadResponse(
-                f"bintu answered with something that is not JSON (HTTP {response.status_code})",
+                f"{service} answered with something that is not JSON "
+                f"(HTTP {response.status_code})",
                 stream_id=stream_id,
                 status=response.status_code,
             ) from exc
 
-    def _read_body(self, response: requests.Response, deadline: float, stream_id) -> bytes:
+    def _read_body(self, response: requests.Response, deadline: float, request) -> bytes:
+        stream_id, service = request.stream_id, request.service
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise _too_large(self.max_bytes, stream_id)
+            raise _too_large(self.max_bytes, request)
         chunks, size = [], 0
         try:
             for chunk in response.iter_content(_CHUNK_SIZE):
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise _too_large(self.max_bytes, stream_id)
+                    raise _too_large(self.max_bytes, request)
                 # The read timeout applies per socket read; a body dripping in slowly
                 # must not outlast the budget.
                 if time.monotonic() > deadline:
                     raise BintuUnreachable(
-                        f"bintu's answer took longer than {self.timeout:g}s", stream_id=stream_id
+                        f"{service}'s answer took longer than {self.timeout:g}s",
+                        stream_id=stream_id,
                     )
                 chunks.append(chunk)
         except requests.RequestException as exc:
             _forget_request(exc)
             raise BintuUnreachable(
-                f"bintu's answer broke off: {_describe(exc)}", stream_id=stream_id
+                f"{service}'s answer broke off: {_describe(exc)}", stream_id=stream_id
             ) from None  # as above: the frames below hold the request
         return b"".join(chunks)
 
@@ -234,20 +277,35 @@ def _forget_request(exc: requests.RequestException) -> None:
     exc.response = None
 
 
-def _too_large(limit: int, stream_id: str | None) -> BadResponse:
-    return BadResponse(f"bintu's answer is larger than {limit} bytes", stream_id=stream_id)
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One call: what is sent, and how its errors name it."""
+
+    method: str
+    url: str
+    params: Any
+    json_body: Any
+    stream_id: str | None
+    about: str  # "stream <id>", "the stream list", "a playback token for group <id>"
+    service: str  # "bintu", "nanoStream's token service"
 
 
-def _raise_for_status(response: requests.Response, stream_id: str | None, secret: str) -> None:
-    """Map a non-2xx answer to the error tree, with bintu's own message when it sent one."""
+def _too_large(limit: int, request: _Request) -> BadResponse:
+    return BadResponse(
+        f"{request.service}'s answer is larger than {limit} bytes", stream_id=request.stream_id
+    )
+
+
+def _raise_for_status(response: requests.Response, request: _Request, secret: str) -> None:
+    """Map a non-2xx answer to the error tree, with the service's own message when it sent one."""
     status = response.status_code
     if 200 <= status < 300:
         return
-    about = f"stream {stream_id}" if stream_id else "the stream list"
+    about, service, stream_id = request.about, request.service, request.stream_id
     if 300 <= status < 400:
         target = urlsplit(response.headers.get("Location", "")).hostname or "an unknown place"
         raise BadResponse(
-            f"bintu redirected the request for {about} to {target}; not followed, "
+            f"{service} redirected the request for {about} to {target}; not followed, "
             "so that the key is not sent there",
             stream_id=stream_id,
             status=status,
@@ -258,26 +316,29 @@ def _raise_for_status(response: requests.Response, stream_id: str | None, secret
         detail = detail.replace(secret, "[key]")
     kwargs = {"stream_id": stream_id, "status": status}
     if status in (401, 403):
-        raise AuthenticationFailed(f"bintu refused the key for {about}{detail}", **kwargs)
+        raise AuthenticationFailed(f"{service} refused the key for {about}{detail}", **kwargs)
     if status == 404:
-        raise StreamNotFound(f"bintu does not know {about}{detail}", **kwargs)
+        raise StreamNotFound(f"{service} does not know {about}{detail}", **kwargs)
     if status == 429:
         raise RateLimited(
-            f"bintu rate-limited the request for {about}{detail}",
+            f"{service} rate-limited the request for {about}{detail}",
             retry_after=_retry_after(response.headers.get("Retry-After")),
             **kwargs,
         )
     if status >= 500:
-        raise ServerError(f"bintu failed with HTTP {status} for {about}{detail}", **kwargs)
-    raise BintuError(f"bintu answered HTTP {status} for {about}{detail}", **kwargs)
+        raise ServerError(f"{service} failed with HTTP {status} for {about}{detail}", **kwargs)
+    raise BintuError(f"{service} answered HTTP {status} for {about}{detail}", **kwargs)
 
 
 def _error_message(response: requests.Response) -> str:
-    """``": <message>"`` from the documented ``{"error": {"message": ...}}`` body, if any."""
+    """``": <message>"`` from a documented error body, if any: bintu's
+    ``{"error": {"message": ...}}`` or the token service's ``{"message": ...}``."""
     try:
         raw = response.raw.read(16 * 1024, decode_content=True)
-        message = json.loads(raw)["error"]["message"]
-    except (ValueError, KeyError, TypeError, requests.RequestException, OSError):
+        body = json.loads(raw)
+        inner = body.get("error")
+        message = inner["message"] if isinstance(inner, dict) else body["message"]
+    except (ValueError, KeyError, TypeError, AttributeError, requests.RequestException, OSError):
         return ""
     if not isinstance(message, str):
         return ""

@@ -79,6 +79,31 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_URL": "rtmp://bintu-stream.nanocosmos.de",
     # nanoStream's H5Live player, loaded once on a page that shows a live stream.
     "H5LIVE_SCRIPT_URL": "https://demo.nanocosmos.de/nanoplayer/api/release/nanoplayer.5.min.js",
+    # nanoStream's secure playback, for organisations that require a token to play live
+    # streams: each live player gets a token made here with the key by nanoStream's token
+    # service, for the stream's group and bound to the site's host. Never the key.
+    "SECURE_PLAYBACK": False,
+    # The token service's endpoint (the fake in wagtail_nanovod.testing has its own).
+    "TOKEN_URL": "https://token.nanostream.cloud/api/v1/splay",
+    # Seconds a token is valid for; nanoStream recommends 5 minutes to 24 hours.
+    "TOKEN_SECONDS": 6 * 3600,
+    # A token is renewed when fewer seconds than this are left, so every page carries one
+    # valid for at least this long: keep pages in a cache in front for less.
+    "TOKEN_RENEW_SECONDS": 3600,
+    # What nanoStream's H5Live player needs in a Content-Security-Policy besides its script
+    # (wagtail_nanovod.csp): it connects to nanoStream's servers (wss and https, as in
+    # nanoStream's samples) and plays from blob: URLs. Not testable offline.
+    "H5LIVE_SOURCES": {
+        "connect-src": ["https://*.nanocosmos.de", "wss://*.nanocosmos.de"],
+        "media-src": ["blob:"],
+        "worker-src": ["blob:"],
+    },
+    # Other sites may embed the players of published, public pages: an embed page for
+    # each, an oEmbed endpoint, and the links to them. False: none of it.
+    "EMBEDS": True,
+    # Content-Security-Policy frame-ancestors of the embed page: who may frame it.
+    # ["*"]: any site; ["https://partner.example"] only that one.
+    "EMBED_FRAME_ANCESTORS": ["*"],
     # Seconds between the player script's questions to the state endpoint while a stream
     # on the page is upcoming, live or processing. Every open tab asks, so not too often.
     "POLL_SECONDS": 15,

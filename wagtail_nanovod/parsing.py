@@ -12,6 +12,8 @@ settings in force then.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import uuid
@@ -416,5 +418,66 @@ def _int(value: object) -> int | None:
 
 def _number(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value) if value == value and value != float("inf") else None
+        try:
+            number = float(value)  # a JSON integer of 400 digits does not fit
+        except OverflowError:
+            return None
+        return number if number == number and number != float("inf") else None
     return None
+
+
+# -- the token service ------------------------------------------------------------------
+
+#: What a token may hold: a JWT's base64url parts and dots (URL-safe base64 and its
+#: padding allowed besides). It is put into the page's markup, so nothing else passes.
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,8192}")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackToken:
+    """A secure playback token and when it stops working."""
+
+    token: str = field(repr=False)  # a credential: kept out of reprs, logs and tracebacks
+    expires_at: float
+
+    def __repr__(self) -> str:
+        return f"<PlaybackToken until {self.expires_at:.0f}>"
+
+
+def parse_playback_token(payload: object, *, asked_until: float) -> PlaybackToken:
+    """The token service's ``{"success": true, "data": {"token": "…"}}`` as a token.
+
+    It expires at *asked_until*, or earlier when the JWT's own ``exp`` says so (the
+    service may cap what it was asked for). Anything else is a :class:`BadResponse`,
+    and so is a token that has expired already: it could not play.
+    """
+    where = "the token service's answer"
+    if not isinstance(payload, dict):
+        raise BadResponse(f"{where} is a JSON {_json_type(payload)}, not an object")
+    if payload.get("success") is not True:
+        raise BadResponse(f"{where} does not say success: {_json_type(payload.get('success'))}")
+    data = payload.get("data")
+    token = data.get("token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        shown = _json_type(token) if not isinstance(token, str) else f"{len(token)} characters"
+        raise BadResponse(f"{where} holds no usable token ({shown})")
+    expires_at = float(asked_until)
+    claimed = _number(_jwt_claims(token).get("exp"))
+    if claimed is not None:
+        expires_at = min(expires_at, claimed)
+    if expires_at <= datetime.now(UTC).timestamp():
+        raise BadResponse(f"{where} holds a token that has expired already")
+    return PlaybackToken(token=token, expires_at=expires_at)
+
+
+def _jwt_claims(token: str) -> dict:
+    """The claims of a JWT, unverified (only nanoStream's servers can check them); {}
+    for anything that is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}

@@ -10,6 +10,7 @@ import logging
 from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -22,7 +23,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from wagtail.images import get_image_model
 from wagtail.images.models import Filter, SourceImageIOError
+from wagtail.models import Page
 
+from . import playback_tokens
 from .captions import Track, kind_of, tracks_key
 from .conf import DEFAULTS, nanovod_settings, on_settings_change
 from .exceptions import InvalidStreamId
@@ -75,14 +78,26 @@ class PlayerOptions:
     priority: bool = False
 
 
+#: ``live_token`` when it is to be worked out here.
+_ASK = object()
+
+
 def player_context(
-    stream: VodStream | None, options: PlayerOptions, *, resolved=None, base_url: str = ""
+    stream: VodStream | None,
+    options: PlayerOptions,
+    *,
+    resolved=None,
+    base_url: str = "",
+    live_token: str | object | None = _ASK,
+    page_id: int | None = None,
 ) -> dict:
     """The context of ``wagtail_nanovod/player.html`` for one embed.
 
     ``stream`` is a snippet; without one, ``resolved`` is what the resolver knows of
     a bare stream id. ``base_url`` (``https://example.com``) makes the site's own URLs
-    absolute where search engines need them.
+    absolute where search engines need them, and its host is the one a secure playback
+    token is bound to. ``live_token``: see :func:`live_token_for` (worked out when not
+    given). ``page_id``: the published page showing it, whose embed URL the JSON-LD gives.
     """
     if stream is not None:
         shown: Playback = stream.playback(recording_index=options.recording_index)
@@ -108,7 +123,7 @@ def player_context(
     # Click to load: nothing from a nanoStream host until the visitor asks, not even
     # the thumbnail; a poster from the site's own images is fine.
     private = click_to_load and not options.play
-    poster_url = _rendition_url(poster) or ("" if private else shown.thumbnail_url)
+    poster_url = rendition_url(poster) or ("" if private else shown.thumbnail_url)
     facade = private and shown.state in (READY, LIVE)
     # On the <img> behind a message and on the facade's; <video poster> takes one URL.
     shows_img = facade or shown.state != READY
@@ -119,9 +134,17 @@ def player_context(
     sources = [url + fragment for url in (shown.url, *shown.alternate_urls) if url]
     autoplay = options.autoplay or options.play
     endpoints = _endpoint_urls()
+    token = player_token(stream, options, resolved) if endpoints else ""
+    embed_url = ""
+    if page_id is not None and stream is not None and endpoints and nanovod_settings.EMBEDS:
+        embed_url = absolute_url(embed_path(page_id, token), base_url)
     poll = poll_seconds() if shown.is_active and endpoints else None
     clip_end = options.end_time if shown.is_ready else None
     live = shown.state == LIVE and not facade
+    if live and live_token is _ASK:
+        live_token = live_token_for(shown, base_url)
+    # Secure playback without a token: live, but nothing to play it with right now.
+    unplayable = live and live_token is None
     stream_created = known.stream.created_at if known is not None and known.stream else None
     structured = (
         video_object(
@@ -132,6 +155,7 @@ def player_context(
             base_url=base_url,
             created_at=stream_created,
             clip=(options.start_time, options.end_time),
+            embed_url=embed_url,
         )
         if nanovod_settings.JSON_LD
         else None
@@ -158,19 +182,18 @@ def player_context(
         "state_template": STATE_TEMPLATE.format(state=shown.state),
         "version": whole.version,
         "facade": facade,
-        "live": _live_config(shown, poster_url) if live else None,
+        "live": _live_config(shown, poster_url, live_token) if live and not unplayable else None,
+        "unplayable": unplayable,
         "json_ld": json_ld_script(structured) if structured else "",
-        "player_url": reverse(
-            "wagtail_nanovod:player", args=[player_token(stream, options, resolved)]
-        )
-        if endpoints
-        else "",
+        "player_url": reverse("wagtail_nanovod:player", args=[token]) if endpoints else "",
         "state_url": endpoints.get("state_url", ""),
         "poll": poll,
         "clip_start": options.start_time or 0,
         "clip_end": clip_end,
         "needs_script": bool(poll or facade or live or clip_end is not None),
-        "announcement": _announcement(shown, title, facade=facade),
+        # Asked for again at every poll, to bring the token once it can be had.
+        "retry": unplayable and bool(endpoints),
+        "announcement": _announcement(shown, title, quiet=facade or unplayable),
     }
 
 
@@ -182,10 +205,11 @@ def _media_fragment(start: int | None, end: int | None) -> str:
     return f"#t={int(start)}" if start else ""
 
 
-def _announcement(shown: Playback, title: str, *, facade: bool) -> str:
+def _announcement(shown: Playback, title: str, *, quiet: bool) -> str:
     """What screen readers hear when the script swaps this player in for another: the
-    states with a message of their own are announced by it (the script reads it)."""
-    if facade:
+    states with a message of their own are announced by it (the script reads it).
+    ``quiet``: a facade, or a message of its own."""
+    if quiet:
         return ""
     if shown.state == READY:
         return _("%(title)s: the recording is ready to play.") % {"title": title}
@@ -195,12 +219,36 @@ def _announcement(shown: Playback, title: str, *, facade: bool) -> str:
 
 
 def render_player(
-    stream: VodStream | None, options: PlayerOptions, *, resolved=None, base_url: str = ""
+    stream: VodStream | None,
+    options: PlayerOptions,
+    *,
+    resolved=None,
+    base_url: str = "",
+    live_token: str | object | None = _ASK,
+    page_id: int | None = None,
 ) -> str:
     """The player's HTML for one embed."""
-    return render_to_string(
-        TEMPLATE, player_context(stream, options, resolved=resolved, base_url=base_url)
+    context = player_context(
+        stream,
+        options,
+        resolved=resolved,
+        base_url=base_url,
+        live_token=live_token,
+        page_id=page_id,
     )
+    return render_to_string(TEMPLATE, context)
+
+
+def live_token_for(shown: Playback, base_url: str) -> str | None:
+    """The secure playback token a live player of *shown* is set up with: "" when
+    ``SECURE_PLAYBACK`` is off, None when it is on and no token can be had now.
+
+    Bound to the host of *base_url* (the page's), else to ``WAGTAILADMIN_BASE_URL``'s.
+    """
+    if not nanovod_settings.SECURE_PLAYBACK:
+        return ""
+    host = urlsplit(base_url or getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").hostname
+    return playback_tokens.token_for(shown.group_id, host or "")
 
 
 def stylesheet_link(context, *, always: bool = False) -> str:
@@ -234,6 +282,17 @@ def _stylesheet_markup(static_url: str) -> str:
     # Once per STATIC_URL: static() asks the storage each time, a cost a page of fifty
     # players without a request paid fifty times.
     return format_html('<link rel="stylesheet" href="{}">', static(STYLESHEET))
+
+
+def absolute_url(path: str, base_url: str) -> str:
+    """A path of this site made absolute with ``base_url`` (as is when it has no base)."""
+    return base_url.rstrip("/") + path if base_url and path.startswith("/") else path
+
+
+def published_page_id(context) -> int | None:
+    """The pk of the published page a template context renders, if it is one."""
+    page = context.get("page") if context is not None else None
+    return page.pk if isinstance(page, Page) and page.live and page.pk else None
 
 
 def base_url_of(context) -> str:
@@ -306,6 +365,16 @@ def read_player_token(token: str) -> tuple[dict, PlayerOptions]:
     return payload, options
 
 
+def embeds_enabled() -> bool:
+    """Whether other sites may embed players: ``EMBEDS`` is on, the site includes the URLs."""
+    return bool(nanovod_settings.EMBEDS) and bool(_endpoint_urls())
+
+
+def embed_path(page_id: int, token: str) -> str:
+    """The embed page of a page's player (``token``: :func:`player_token` of its embed)."""
+    return reverse("wagtail_nanovod:embed", args=[page_id, token])
+
+
 def _endpoint_urls() -> dict[str, str]:
     """The state endpoint's URL, or {} where the site did not include the endpoints."""
     try:
@@ -322,10 +391,14 @@ def poll_seconds() -> int:
         return DEFAULTS["POLL_SECONDS"]
 
 
-def _live_config(shown: Playback, poster_url: str) -> dict:
-    """What the H5Live player is set up with: the stream's group id, never the key."""
+def _live_config(shown: Playback, poster_url: str, token: str) -> dict:
+    """What the H5Live player is set up with: the stream's group id and, for secure
+    playback, its token; never the key."""
+    group: dict[str, Any] = {"id": shown.group_id}
+    if token:
+        group["security"] = {"jwtoken": token}
     config = {
-        "source": {"group": {"id": shown.group_id}},
+        "source": {"group": group},
         "playback": {"autoplay": True, "muted": True},
         "style": {"width": "auto"},
     }
@@ -359,7 +432,11 @@ def _forget_rendered() -> None:
 
 
 def render_block_player(
-    stream: VodStream | None, options: PlayerOptions, *, base_url: str = ""
+    stream: VodStream | None,
+    options: PlayerOptions,
+    *,
+    base_url: str = "",
+    page_id: int | None = None,
 ) -> str:
     """:func:`render_player` for a snippet, remembered while its snapshot is unchanged.
 
@@ -367,12 +444,17 @@ def render_block_player(
     may read anything, and a developer editing one wants to see the edit.
     """
     if stream is None or settings.DEBUG or not _templates_are_ours():
-        return render_player(stream, options, base_url=base_url)
+        return render_player(stream, options, base_url=base_url, page_id=page_id)
     stream.make_current()
-    key = (stream.render_key(), _options_key(options), get_language(), base_url)
+    token: str | object | None = _ASK
+    if nanovod_settings.SECURE_PLAYBACK:
+        # A live player carries a token that is renewed: part of what is remembered.
+        shown = stream.playback(recording_index=options.recording_index)
+        token = live_token_for(shown, base_url) if shown.state == LIVE else ""
+    key = (stream.render_key(), _options_key(options), get_language(), base_url, token, page_id)
     html = _rendered.get(key)
     if html is None:
-        html = render_player(stream, options, base_url=base_url)
+        html = render_player(stream, options, base_url=base_url, live_token=token, page_id=page_id)
         if len(_rendered) >= RENDERED_MEMO_SIZE:
             _rendered.pop(next(iter(_rendered)), None)
         _rendered[key] = html
@@ -435,7 +517,7 @@ def stream_for_tag(value: VodStream | str) -> tuple[VodStream | None, Snapshot |
     return None, resolve_bare_ids([stream_id])[stream_id]
 
 
-def _rendition_url(image, spec: str = POSTER_FILTER) -> str:
+def rendition_url(image, spec: str = POSTER_FILTER) -> str:
     if image is None:
         return ""
     try:
@@ -457,7 +539,7 @@ def _poster_srcset(image) -> str:
     """``srcset`` for a poster from the site's images: a small screen loads the small one."""
     if image is None:
         return ""
-    candidates = [(_rendition_url(image, spec), width) for spec, width in POSTER_SRCSET]
+    candidates = [(rendition_url(image, spec), width) for spec, width in POSTER_SRCSET]
     if not all(url for url, _width in candidates):
         return ""
     return ", ".join(f"{url} {width}w" for url, width in candidates)

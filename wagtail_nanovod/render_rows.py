@@ -90,7 +90,7 @@ def _versions(alias: str, pks) -> list[tuple[object, int]]:
 def _copy(row: VodStream) -> VodStream:
     # By hand: copy.copy goes through pickling's __reduce__, several times slower on a
     # page of fifty. The poster (with its renditions) is shared and only read: a missing
-    # rendition is made on an instance of its own (see player._rendition_url).
+    # rendition is made on an instance of its own (see player.rendition_url).
     clone = type(row).__new__(type(row))
     clone.__dict__.update(row.__dict__)
     state = clone._state = type(row._state)()

@@ -28,6 +28,7 @@ def video_object(
     base_url: str = "",
     created_at: datetime | None = None,
     clip: tuple[int | None, int | None] = (None, None),
+    embed_url: str = "",
 ) -> dict | None:
     """The ``VideoObject`` of a ready recording, or None when there is nothing to play.
 
@@ -35,6 +36,7 @@ def video_object(
     rendition, absolute: search engines ignore relative ones. ``created_at`` is the
     stream's creation time, the upload date of a recording that does not tell its own.
     ``clip`` (start, end in seconds) describes the part of the recording the page plays.
+    ``embed_url``: the embed page other sites can frame it with (absolute).
     """
     recording = shown.recording
     if not shown.is_ready or recording is None:
@@ -46,6 +48,8 @@ def video_object(
         "description": description or title,
         "contentUrl": shown.url,
     }
+    if embed_url:
+        data["embedUrl"] = embed_url
     # A poster of the site's own needs the site's address; without one, nanoStream's
     # thumbnail (absolute already) rather than none: search engines require one.
     thumbnail = _absolute(poster_url, base_url) or shown.thumbnail_url

@@ -1,9 +1,10 @@
 """A fake bintu (the nanoStream Cloud REST API) for tests: ours and those of sites using us.
 
 :class:`FakeBintu` runs real HTTP servers on 127.0.0.1, so timeouts, redirects, slow and broken
-answers reach the client exactly as they would over the network: one server for the API and one
-per storage region for the recording files and thumbnails. It needs only the standard library
-(no Django settings, no pytest)::
+answers reach the client exactly as they would over the network: one server for the API, one
+for nanoStream's secure playback token service (``token_url``: it issues HS256 JWTs that
+``verify_token()`` checks) and one per storage region for the recording files and thumbnails.
+It needs only the standard library (no Django settings, no pytest)::
 
     from wagtail_nanovod.testing import FakeBintu, Fault
 
@@ -12,7 +13,9 @@ per storage region for the recording files and thumbnails. It needs only the sta
         url = bintu.add_recording(stream_id, region="us")
         bintu.inject(Fault.status(503), times=1)  # the next API call fails once
         with override_settings(WAGTAIL_NANOVOD=bintu.settings()):
-            ...
+            token = ...  # a playback token the code under test got from the token service
+        assert bintu.verify_token(token, groupid=stream_id, domain="example.com")
+        bintu.inject(Fault.drop_connection(), service="token")  # token requests fail from now on
 
 With pytest, ``from wagtail_nanovod.testing import fake_bintu`` in a ``conftest.py`` provides a
 started instance as the ``fake_bintu`` fixture.
@@ -23,16 +26,18 @@ from __future__ import annotations
 import base64
 import copy
 import functools
+import hashlib
 import hmac
 import json
 import random
 import re
+import secrets
 import string
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -93,6 +98,14 @@ _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 _STREAM_INFO = re.compile(r"/stream/([^/]+)")
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 
+# The token service: its paths, and the lifetimes it gives tokens that ask for none.
+_SPLAY = "/api/v1/splay"
+_SPLAY_VERIFY = _SPLAY + "/verify"
+_TOKEN_LIFETIME = 14 * 24 * 3600
+_REVOCABLE_LIFETIME = 24 * 3600  # revocable tokens never live longer, whatever they ask
+_JWT_HEADER = {"alg": "HS256", "typ": "JWT"}
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
 
 def _error_body(message: str, code: int) -> bytes:
     """The documented bintu error shape; codes the docs don't show are the HTTP status."""
@@ -109,9 +122,68 @@ def _iso(value: datetime | str | None) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+def _token_error(message: str, code: int) -> dict[str, Any]:
+    """The token service's error shape; codes its docs don't show are the HTTP status."""
+    return {"success": False, "errorCode": code, "message": message}
+
+
+def _requested_claims(request: Any, now: int) -> dict[str, Any]:
+    """The claims of the token that *request* (the parsed body) asks for at *now*.
+
+    Raises ValueError, with the message the service answers, for a request it refuses.
+    """
+    if not isinstance(request, dict):
+        raise ValueError("the body must be a JSON object")
+    scopes = [name for name in ("groupid", "streams", "orgawide") if name in request]
+    if not scopes:
+        raise ValueError("one of groupid, streams or orgawide is required")
+    if len(scopes) > 1:
+        raise ValueError(f"only one of groupid, streams or orgawide may be given, not {scopes}")
+    scope, value = scopes[0], request[scopes[0]]
+    if scope == "groupid" and not (isinstance(value, str) and value):
+        raise ValueError("groupid must be a non-empty string")
+    if scope == "streams" and not (
+        isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
+    ):
+        raise ValueError("streams must be a non-empty list of stream names")
+    if scope == "orgawide" and value is not True:
+        raise ValueError("orgawide must be true")
+    claims: dict[str, Any] = {scope: value}
+    if "domain" in request:
+        if not (isinstance(request["domain"], str) and request["domain"]):
+            raise ValueError("domain must be a non-empty string")
+        claims["domain"] = request["domain"]
+    for name in ("nbf", "exp"):
+        # JSON's true is an int to Python; to the service it is no time.
+        if name in request and type(request[name]) is not int:
+            raise ValueError(f"{name} must be an integer (Unix time in seconds)")
+    nbf, exp = request.get("nbf", now), request.get("exp", now + _TOKEN_LIFETIME)
+    if exp <= now:
+        raise ValueError("exp must lie in the future")
+    if request.get("revocable") is True:
+        exp = min(exp, now + _REVOCABLE_LIFETIME)
+    if exp <= nbf:
+        raise ValueError("exp must come after nbf")
+    return {**claims, "nbf": nbf, "exp": exp, "iat": now, "jti": secrets.token_hex(16)}
+
+
+def _b64(data: bytes) -> str:
+    """base64url without padding, as JWTs write it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64_json(value: Any) -> str:
+    return _b64(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _unb64_json(text: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
 @dataclass(frozen=True)
 class Fault:
-    """Something going wrong on the API server; build one with the class methods."""
+    """Something going wrong on the API server or the token service (see ``FakeBintu.inject``);
+    build one with the class methods."""
 
     kind: str  # "latency", "hang", "respond", "wrong_type", "garbled", "oversized", "drop"
     code: int = 200
@@ -178,7 +250,8 @@ class Fault:
 
     @classmethod
     def wrong_type_json(cls) -> Fault:
-        """200 with valid JSON of the wrong type (a list for Stream Info, an object for lists)."""
+        """200 with valid JSON of the wrong type (a list for Stream Info, an object for lists,
+        a list for the token service)."""
         return cls("wrong_type")
 
     @classmethod
@@ -188,6 +261,9 @@ class Fault:
         *path* is dotted, list positions as numbers: ``"state"``, ``"playout.web"``,
         ``"playout.web.1.url"``. A path that does not exist yet is created, so a field
         the answer lacks can be sent too. Valid JSON that says something unreadable.
+
+        On the token service it garbles the answer the request gets with the right key
+        (``"data.token"``, ``"success"``), sent with 200 whatever that answer's status.
         """
         steps = tuple(int(step) if step.isdigit() else step for step in path.split("."))
         return cls("garbled", path=steps, value=value)
@@ -233,7 +309,7 @@ class Headers(dict[str, str]):
 class ReceivedRequest:
     """One request as a server of the fake received it."""
 
-    server: str  # "api" or a region code
+    server: str  # "api", "token" or a region code
     method: str
     path: str  # without the query string, percent-decoded
     query: dict[str, list[str]]
@@ -270,10 +346,12 @@ class _Injection:
     fault: Fault
     stream_id: str | None
     remaining: int | None
+    service: str = "api"  # or "token"
 
 
 class FakeBintu:
-    """A bintu API server plus one file server per storage region, all on 127.0.0.1.
+    """A bintu API server, a secure playback token service and one file server per storage
+    region, all on 127.0.0.1.
 
     Use it as a context manager, or call ``start()`` and ``stop()``. Everything is thread-safe.
     """
@@ -300,6 +378,8 @@ class FakeBintu:
         # Hung requests wait on this; release() swaps in a fresh one so later hangs still hang.
         self._released = threading.Event()
         self._last_created = datetime.min.replace(tzinfo=UTC)
+        # Signs the playback tokens: new for every fake, so no other issuer's token verifies.
+        self._token_secret = secrets.token_bytes(32)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -310,10 +390,12 @@ class FakeBintu:
         self._started = True
         servers: list[_Server] = []
         try:
-            for name in ("api", *REGIONS):
-                handler = _FileHandler
+            for name in ("api", "token", *REGIONS):
+                handler: type[_Handler] = _FileHandler
                 if name == "api":
                     handler = _KeepAliveApiHandler if self.keep_alive else _ApiHandler
+                elif name == "token":
+                    handler = _TokenHandler
                 servers.append(_Server(self, name, handler))
         except BaseException:
             for server in servers:
@@ -365,9 +447,19 @@ class FakeBintu:
         """Base URL of each region's file server, by region code."""
         return {region: self._url(region) for region in REGIONS}
 
+    @property
+    def token_url(self) -> str:
+        """The token service's URL, ``/api/v1/splay`` included, as nanoStream documents it."""
+        return self._url("token") + _SPLAY
+
     def settings(self) -> dict[str, Any]:
         """A ``WAGTAIL_NANOVOD`` settings dict pointing at this fake."""
-        return {"API_URL": self.api_url, "API_KEY": self.api_key, "REGIONS": self.region_urls}
+        return {
+            "API_URL": self.api_url,
+            "API_KEY": self.api_key,
+            "REGIONS": self.region_urls,
+            "TOKEN_URL": self.token_url,
+        }
 
     def _url(self, name: str) -> str:
         if not self._urls:
@@ -539,14 +631,27 @@ class FakeBintu:
 
     # -- faults ----------------------------------------------------------------------------
 
-    def inject(self, fault: Fault, stream_id: str | None = None, times: int | None = None) -> None:
+    def inject(
+        self,
+        fault: Fault,
+        stream_id: str | None = None,
+        times: int | None = None,
+        *,
+        service: str = "api",
+    ) -> None:
         """Apply *fault* to the next *times* API requests (all of them when None).
 
         With *stream_id*, only Stream Info requests of that stream are affected. When several
-        faults match a request, the one injected last applies.
+        faults match a request, the one injected last applies. ``service="token"`` applies
+        it to the token service's ``/api/v1/splay`` requests instead (``/verify`` is spared),
+        and API requests are then left alone, as token requests are by API faults.
         """
+        if service not in ("api", "token"):
+            raise ValueError(f"service is 'api' or 'token', not {service!r}")
+        if service == "token" and stream_id is not None:
+            raise ValueError("stream_id picks Stream Info requests: the token service has none")
         with self._lock:
-            self._faults.append(_Injection(fault, stream_id, times))
+            self._faults.append(_Injection(fault, stream_id, times, service))
 
     def clear_faults(self) -> None:
         """Remove all faults; requests already hanging stay hung until ``release()``."""
@@ -560,11 +665,13 @@ class FakeBintu:
             self._released.set()
             self._released = threading.Event()
 
-    def _take_fault(self, stream_id: str | None) -> tuple[Fault | None, threading.Event]:
-        """The fault for an API request, used up once; with the event a hang waits on."""
+    def _take_fault(
+        self, stream_id: str | None, service: str = "api"
+    ) -> tuple[Fault | None, threading.Event]:
+        """The fault for a request to *service*, used up once; with the event a hang waits on."""
         with self._lock:
             for injection in reversed(self._faults):
-                if injection.stream_id not in (None, stream_id):
+                if injection.service != service or injection.stream_id not in (None, stream_id):
                     continue
                 if injection.remaining is not None:
                     injection.remaining -= 1
@@ -572,6 +679,42 @@ class FakeBintu:
                         self._faults.remove(injection)
                 return injection.fault, self._released
             return None, self._released
+
+    # -- playback tokens -------------------------------------------------------------------
+
+    def verify_token(
+        self, token: Any, *, groupid: str | None = None, domain: str | None = None
+    ) -> dict[str, Any] | None:
+        """The claims of *token* when this fake's token service issued it and it is valid now
+        (not before ``nbf``, not from ``exp`` on), with *groupid* and *domain* when given;
+        None otherwise, whatever *token* is (it never raises)."""
+        claims = self._valid_claims(token)
+        if claims is None:
+            return None
+        if groupid is not None and claims.get("groupid") != groupid:
+            return None
+        if domain is not None and claims.get("domain") != domain:
+            return None
+        return claims
+
+    def _sign_token(self, claims: dict[str, Any]) -> str:
+        """*claims* as an HS256 JWT signed with this fake's secret."""
+        signing_input = f"{_b64_json(_JWT_HEADER)}.{_b64_json(claims)}"
+        digest = hmac.new(self._token_secret, signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{_b64(digest)}"
+
+    def _valid_claims(self, token: Any) -> dict[str, Any] | None:
+        """The claims of *token* when this fake signed it and it is valid now, else None."""
+        if not isinstance(token, str) or not _JWT.fullmatch(token):
+            return None
+        signing_input, _, signature = token.rpartition(".")
+        digest = hmac.new(self._token_secret, signing_input.encode(), hashlib.sha256).digest()
+        # The signature as text, not as decoded bytes: base64 decoding skips stray characters.
+        if not hmac.compare_digest(signature, _b64(digest)):
+            return None
+        # Signed by us, so it decodes to claims _requested_claims() made.
+        claims = _unb64_json(signing_input.split(".")[1])
+        return claims if claims["nbf"] <= time.time() < claims["exp"] else None
 
     # -- what was received -----------------------------------------------------------------
 
@@ -588,6 +731,15 @@ class FakeBintu:
                 1
                 for r in self._requests
                 if r.server == "api" and (stream_id is None or r.stream_id == stream_id)
+            )
+
+    def token_calls(self) -> int:
+        """How many token requests (``POST`` to ``token_url``) arrived, faults included."""
+        with self._lock:
+            return sum(
+                1
+                for r in self._requests
+                if r.server == "token" and r.method == "POST" and r.path.rstrip("/") == _SPLAY
             )
 
     def most_concurrent_calls(self, stream_id: str) -> int:
@@ -685,6 +837,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     # One request per connection: stop() then never waits on idle keep-alive sockets.
     protocol_version = "HTTP/1.0"
+    body = b""  # the request's, read before serve()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: test output is no place for an access log."""
@@ -692,8 +845,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         try:
             length = self.headers.get("Content-Length", "")
-            if length.isdigit():
-                self.rfile.read(int(length))  # an unread body would turn the close into a reset
+            # Read even when unused: an unread body would turn the close into a reset.
+            self.body = self.rfile.read(int(length)) if length.isdigit() else b""
             url = urlsplit(self.path)
             self.serve(unquote(url.path), parse_qs(url.query, keep_blank_values=True))
         except _DISCONNECTS:
@@ -739,6 +892,49 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error_body(self, status: int, message: str, code: int | None = None) -> None:
         self.send(status, _error_body(message, code or status))
 
+    def act_out(
+        self,
+        fault: Fault,
+        released: threading.Event,
+        *,
+        answer: Callable[[], Any] | None,
+        wrong_type: Any,
+    ) -> bool:
+        """Play *fault*; True when the request should then be answered normally.
+
+        *answer* makes the JSON that a garbled fault garbles (None: there is none, and the
+        connection closes without a word); *wrong_type* is valid JSON of the wrong type.
+        """
+        if fault.kind == "latency":
+            return not self.server.bintu._stopping.wait(fault.seconds)
+        if fault.kind == "hang":
+            released.wait()  # set by release() and stop(); the connection then just closes
+        elif fault.kind == "respond":
+            self.send(fault.code, fault.body, fault.content_type, fault.headers)
+        elif fault.kind == "garbled" and answer is not None:
+            payload = answer()
+            _replace(payload, fault.path, fault.value)
+            self.send(200, json.dumps(payload).encode())
+        elif fault.kind == "wrong_type":
+            self.send(200, json.dumps(wrong_type).encode())
+        elif fault.kind == "oversized":
+            self.send_oversized(fault.size)
+        self.close_connection = True  # "drop" too: returning without a word closes the socket
+        return False
+
+    def send_oversized(self, size: int) -> None:
+        head, tail = b'{"padding": "', b'"}'
+        self.send_response(200)
+        self.send_header("Content-Type", _JSON)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        self.wfile.write(head)
+        left, chunk = size - len(head) - len(tail), b"x" * 65536
+        while left > 0:  # in chunks: never hold a second copy of a huge body
+            self.wfile.write(chunk[:left])
+            left -= len(chunk)
+        self.wfile.write(tail)
+
 
 class _ApiHandler(_Handler):
     def serve(self, path: str, query: dict[str, list[str]]) -> None:
@@ -757,7 +953,12 @@ class _ApiHandler(_Handler):
         # Recorded before any fault, so tests can count calls that timed out or failed.
         self.record(path, query, stream_id)
         fault, released = bintu._take_fault(stream_id)
-        if fault and not self.act_out(fault, released, listing=stream_id is None):
+        if fault and not self.act_out(
+            fault,
+            released,
+            answer=None if stream_id is None else functools.partial(self.payload, stream_id),
+            wrong_type={"streams": []} if stream_id is None else ["not", "an", "object"],
+        ):
             return
         if self.command != "GET":
             return self.send_error_body(405, "method not allowed")
@@ -781,41 +982,12 @@ class _ApiHandler(_Handler):
             return self.send_error_body(404, "not found")
         self.send(200, body)
 
-    def act_out(self, fault: Fault, released: threading.Event, *, listing: bool) -> bool:
-        """Play *fault*; True when the request should then be answered normally."""
-        if fault.kind == "latency":
-            return not self.server.bintu._stopping.wait(fault.seconds)
-        if fault.kind == "hang":
-            released.wait()  # set by release() and stop(); the connection then just closes
-        elif fault.kind == "respond":
-            self.send(fault.code, fault.body, fault.content_type, fault.headers)
-        elif fault.kind == "garbled" and not listing:
-            stream_id = _STREAM_INFO.fullmatch(urlsplit(self.path).path)[1]
-            with self.server.bintu._lock:
-                stream = self.server.bintu._streams.get(stream_id)
-                payload = copy.deepcopy(self.server.bintu._payload(stream, None)) if stream else {}
-            _replace(payload, fault.path, fault.value)
-            self.send(200, json.dumps(payload).encode())
-        elif fault.kind == "wrong_type":
-            wrong: Any = {"streams": []} if listing else ["not", "an", "object"]
-            self.send(200, json.dumps(wrong).encode())
-        elif fault.kind == "oversized":
-            self.send_oversized(fault.size)
-        self.close_connection = True  # "drop" too: returning without a word closes the socket
-        return False
-
-    def send_oversized(self, size: int) -> None:
-        head, tail = b'{"padding": "', b'"}'
-        self.send_response(200)
-        self.send_header("Content-Type", _JSON)
-        self.send_header("Content-Length", str(size))
-        self.end_headers()
-        self.wfile.write(head)
-        left, chunk = size - len(head) - len(tail), b"x" * 65536
-        while left > 0:  # in chunks: never hold a second copy of a huge body
-            self.wfile.write(chunk[:left])
-            left -= len(chunk)
-        self.wfile.write(tail)
+    def payload(self, stream_id: str) -> Any:
+        """A copy of *stream_id*'s Stream Info, for a garbled fault to garble ({} when none)."""
+        bintu = self.server.bintu
+        with bintu._lock:
+            stream = bintu._streams.get(stream_id)
+            return copy.deepcopy(bintu._payload(stream, None)) if stream else {}
 
 
 def _replace(payload: Any, path: tuple[str | int, ...], value: Any) -> None:
@@ -828,6 +1000,62 @@ def _replace(payload: Any, path: tuple[str | int, ...], value: Any) -> None:
 
 class _KeepAliveApiHandler(_ApiHandler):
     protocol_version = "HTTP/1.1"
+
+
+class _TokenHandler(_Handler):
+    """nanoStream's secure playback token service: issues HS256 JWTs and checks them."""
+
+    def serve(self, path: str, query: dict[str, list[str]]) -> None:
+        bintu = self.server.bintu
+        # Recorded before any fault, as on the API server; the body is not kept.
+        self.record(path, query, None)
+        route = path.rstrip("/")
+        if route == _SPLAY:
+            fault, released = bintu._take_fault(None, "token")
+            if fault and not self.act_out(
+                fault, released, answer=lambda: self.splay()[1], wrong_type=["not", "an", "object"]
+            ):
+                return
+        if route not in (_SPLAY, _SPLAY_VERIFY):
+            return self.send_json(404, _token_error("not found", 404))
+        if self.command != "POST":
+            return self.send_json(405, _token_error("method not allowed", 405))
+        if route == _SPLAY_VERIFY:
+            return self.send_json(*self.verify())
+        key = self.headers.get("X-BINTU-APIKEY") or ""
+        if not hmac.compare_digest(key.encode(), bintu.api_key.encode()):
+            return self.send_json(403, _token_error("API key missing or not valid", 1001))
+        self.send_json(*self.splay())
+
+    def splay(self) -> tuple[int, dict[str, Any]]:
+        """(status, answer) of a token request, its key aside: a new token, or why not."""
+        try:
+            claims = _requested_claims(self.json_body(), int(time.time()))
+        except ValueError as exc:
+            return 400, _token_error(str(exc), 1002)
+        return 200, {"success": True, "data": {"token": self.server.bintu._sign_token(claims)}}
+
+    def verify(self) -> tuple[int, dict[str, Any]]:
+        """(status, answer) of a verification: the token's claims, or why not."""
+        try:
+            request = self.json_body()
+        except ValueError as exc:
+            return 400, _token_error(str(exc), 1002)
+        token = request.get("token") if isinstance(request, dict) else None
+        claims = self.server.bintu._valid_claims(token)
+        if claims is None:
+            message = "token not valid: not issued here, changed, expired or not valid yet"
+            return 400, _token_error(message, 1002)
+        return 200, {"success": True, "data": claims}
+
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:  # UnicodeDecodeError included
+            raise ValueError("the body must be a JSON object") from None
+
+    def send_json(self, status: int, answer: Any) -> None:
+        self.send(status, json.dumps(answer).encode())
 
 
 class _FileHandler(_Handler):

@@ -147,6 +147,9 @@ elif os.environ.get("NANOVOD_FAKE_BINTU"):
         # Offline, nanoStream's player cannot load: a stand-in with the same API loops a
         # local clip under a "LIVE (simulated)" badge.
         "H5LIVE_SCRIPT_URL": STATIC_URL + "demo/nanoplayer-stub.js",
+        # The demo organisation requires secure playback: its live streams play with a
+        # token from the fake's token service (TOKEN_URL above), which the stand-in checks.
+        "SECURE_PLAYBACK": True,
     }
 else:
     # manage.py run by hand with neither: the system check says what is missing.

@@ -157,8 +157,10 @@
       const asked = figures().filter((fig) => isActive(fig) && ids.includes(data(fig, "stream")));
       await Promise.all(asked.map((fig) => {
         const s = streams[data(fig, "stream")];
+        // A live player that could not be given a secure playback token asks again.
         const changed = s && ((s.state != null && String(s.state) !== data(fig, "state")) ||
-          (s.version != null && String(s.version) !== data(fig, "version")));
+          (s.version != null && String(s.version) !== data(fig, "version")) ||
+          fig.hasAttribute("data-nanovod-retry"));
         return changed && swap(fig, "", s.version);
       }));
     } catch (err) {

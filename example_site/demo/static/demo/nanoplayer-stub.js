@@ -11,6 +11,11 @@
  * (plus play, pause, mute, unmute and config.events.onReady/onPlay/onError), and plays a
  * local clip in a loop under a "LIVE (simulated)" badge. The clip is the one the live event's
  * recording turns out to be, served as a static file next to this script.
+ *
+ * The demo organisation requires secure playback, as the real player would enforce it: a
+ * config without a token in source.group.security.jwtoken, or with one that has expired, is
+ * for another group or bound to another host, gets an error and plays nothing. (The real
+ * player has nanoStream's servers check the signature; the stub reads the claims only.)
  */
 (function () {
   "use strict";
@@ -28,6 +33,22 @@
         console.error(error);
       }
     }
+  }
+
+  // The reason a token does not allow this group here, or "" when it does.
+  function refusal(token, group) {
+    if (!token) return "no secure playback token";
+    let claims;
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      claims = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+    } catch (error) {
+      return "the token is not a JWT";
+    }
+    if (!(claims.exp * 1000 > Date.now())) return "the token has expired";
+    if (claims.groupid !== group && !claims.orgawide) return "the token is for another group";
+    if (claims.domain && claims.domain !== location.hostname) return "the token is for another host";
+    return "";
   }
 
   class NanoPlayer {
@@ -53,7 +74,16 @@
         this.config = config || {};
         const playback = this.config.playback || {};
         const style = this.config.style || {};
-        const group = ((this.config.source || {}).group || {}).id || "";
+        const source = (this.config.source || {}).group || {};
+        const group = source.id || "";
+        const refused = refusal((source.security || {}).jwtoken, group);
+        if (refused) {
+          const error = { code: 2002, message: `NanoPlayer stub: ${refused}` };
+          container.dataset.stubError = error.message;
+          call(this.config.events, "onError", { data: error });
+          reject(error);
+          return;
+        }
 
         const root = document.createElement("div");
         root.className = "nanoplayer-stub";
@@ -76,7 +106,13 @@
           "position: absolute; top: .6rem; right: .6rem; padding: .15rem .5rem; border-radius: 3px;" +
           "background: #d93025; color: #fff; font: 600 .8rem/1.4 system-ui, sans-serif;" +
           "letter-spacing: .04em; pointer-events: none;";
-        root.append(video, badge);
+        const secured = document.createElement("span");
+        secured.className = "nanoplayer-stub__secured";
+        secured.textContent = "secure playback";
+        secured.style.cssText =
+          "position: absolute; bottom: .6rem; right: .6rem; padding: .15rem .5rem;" +
+          "background: rgba(0, 0, 0, .75); color: #fff; font: .75rem/1.4 system-ui, sans-serif;";
+        root.append(video, badge, secured);
         // In place of what the container shows before the player starts (the page's
         // fallback message), as the real player takes over its container.
         this.fallback = [...container.childNodes];
