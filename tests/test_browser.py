@@ -12,12 +12,14 @@ They save the two screenshots the README shows, ``docs/browser-event-page.png`` 
 ``docs/browser-snippet-listing.png``.
 """
 
+import json
 import os
 import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+import requests
 
 from tests.markup_tools import axe_violations, nu_errors
 from tests.services import EXAMPLE_ROOT as ROOT
@@ -106,10 +108,13 @@ def site(browser, tmp_path_factory):
         with running_example_site(tmp_path_factory.mktemp("browser_site")) as (base_url, log):
             login = re.search(r"Admin login: (\S+) / (\S+)$", log.read_text(), re.M)
             assert login, log.read_text()
+            token_url = re.search(r"fake token service at (\S+)\.$", log.read_text(), re.M)
+            assert token_url, log.read_text()
             yield {
                 "url": base_url,
                 "hosts": region_hosts(log),
                 "login": login.groups(),
+                "token_url": token_url[1],
             }
     finally:
         if saved is None:
@@ -373,7 +378,7 @@ document.addEventListener("nanovod:statechange",
     (event) => window.__changes.push([event.detail.streamId, event.detail.state]));"""
 
 
-def test_the_live_stream_plays_in_the_h5live_player(visitor):
+def test_the_live_stream_plays_in_the_h5live_player(visitor, site):
     page = visitor
     scripts = []
     page.on("request", lambda r: scripts.append(r.url) if "nanoplayer" in r.url else None)
@@ -386,6 +391,17 @@ def test_the_live_stream_plays_in_the_h5live_player(visitor):
     ids = [c.get_attribute("id") for c in live.locator(".nanovod__live").all()]
     assert all(ids) and len(set(ids)) == 2, ids
     assert len(scripts) == 1  # nanoStream's script, once for both
+    # The demo organisation requires secure playback: the stand-in played because each
+    # player was given a token, which the token service that made it vouches for.
+    expect(live.locator(".nanoplayer-stub__secured")).to_have_count(2)
+    config = json.loads(live.first.locator(".nanovod__live").get_attribute("data-nanovod-h5live"))
+    group = config["source"]["group"]
+    answer = requests.post(
+        site["token_url"] + "/verify", json={"token": group["security"]["jwtoken"]}, timeout=5
+    ).json()
+    assert answer["success"] is True
+    assert answer["data"]["groupid"] == group["id"]
+    assert answer["data"]["domain"] == "127.0.0.1"  # the host the page was served from
 
 
 def test_the_live_event_moves_to_its_recording_in_place(visitor, site):
