@@ -360,6 +360,8 @@ def test_a_clip_stops_at_its_end(visitor):
     page.goto("/recordings/")
     video = page.locator('figure[data-nanovod-region="us"] video')
     expect(video).to_have_attribute("data-nanovod-end", "4")
+    clip = page.locator('figure[data-nanovod-region="us"] .nanovod__clip')
+    expect(clip).to_have_text("Clip: 0:02 to 0:04 (0:02)")
     video.evaluate(PLAY)
     stopped_near_the_end = "video => video.paused && video.currentTime >= 3.5"
     page.wait_for_function(stopped_near_the_end, arg=video.element_handle(), timeout=15_000)

@@ -506,3 +506,14 @@ def test_a_clip_plays_from_its_start_to_its_end(client, bintu, make_snippet, mak
         "startOffset": 1800,
         "endOffset": 2700,
     }
+    # The browser's controls show the recording's hour: the clip's part is in words.
+    assert '<p class="nanovod__clip">Clip: 30:00 to 45:00 (15:00)</p>' in html
+
+
+def test_the_pages_preview_shows_the_clip(bintu, make_snippet, make_event_page):
+    page = make_event_page([make_snippet()], start_time=2, end_time=4)
+    # What the editor's preview panel shows: the page rendered in preview mode.
+    html = page.make_preview_request().content.decode()
+    sources = re.findall(r'<source src="([^"]+)"', html)
+    assert sources and all(src.endswith("#t=2,4") for src in sources)
+    assert "Clip: 0:02 to 0:04 (0:02)" in html

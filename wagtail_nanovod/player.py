@@ -35,6 +35,7 @@ from .playback import Playback, playback
 from .resolver import resolve_bare_ids, resolve_snippets
 from .snapshot import LIVE, PROCESSING, READY, UNAVAILABLE, UPCOMING, Snapshot
 from .structured_data import json_ld_script, video_object
+from .times import format_offset
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def player_context(
         "poll": poll,
         "clip_start": options.start_time or 0,
         "clip_end": clip_end,
+        "clip_label": _clip_label(options.start_time, clip_end) if clip_end is not None else "",
         "needs_script": bool(poll or facade or live or clip_end is not None),
         # Asked for again at every poll, to bring the token once it can be had.
         "retry": unplayable and bool(endpoints),
@@ -203,6 +205,17 @@ def _media_fragment(start: int | None, end: int | None) -> str:
     if end is not None:
         return f"#t={int(start or 0)},{int(end)}"
     return f"#t={int(start)}" if start else ""
+
+
+def _clip_label(start: int | None, end: int) -> str:
+    """The clip's points and length, in words: the browser's controls show the whole
+    recording's length, and a visitor should know what part of it this is."""
+    first = int(start or 0)
+    return _("Clip: %(start)s to %(end)s (%(length)s)") % {
+        "start": format_offset(first),
+        "end": format_offset(end),
+        "length": format_offset(max(end - first, 0)),
+    }
 
 
 def _announcement(shown: Playback, title: str, *, quiet: bool) -> str:
