@@ -92,3 +92,23 @@ def test_the_key_is_masked_wherever_it_is_shown_but_sent_as_itself(bintu):
     assert key == TEST_KEY  # it compares as the key
     BintuClient().stream_info(bintu.add_stream())
     assert bintu.requests[-1].headers["X-BINTU-APIKEY"] == TEST_KEY  # and is sent as itself
+
+
+@pytest.mark.parametrize("how", ["connection-refused", "hang", "403", "not-json"])
+def test_no_frame_of_a_failed_token_request_holds_the_key(how, bintu, settings):
+    settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TIMEOUT": 0.5}
+    if how == "connection-refused":
+        url = f"http://127.0.0.1:{_closed_port()}/api/v1/splay"
+        settings.WAGTAIL_NANOVOD = {**settings.WAGTAIL_NANOVOD, "TOKEN_URL": url}
+    elif how == "hang":
+        bintu.inject(Fault.hang(), service="token")
+    elif how == "403":
+        bintu.inject(Fault.status(403, {"success": False, "message": TEST_KEY}), service="token")
+    else:
+        bintu.inject(Fault.malformed_json(), service="token")
+    with pytest.raises(BintuError) as raised:
+        BintuClient().playback_token("a-group", domain="example.com", expires_at=2_000_000_000)
+    text = everything_recorded(raised.value)
+    assert "playback_token" in text or "a-group" in text  # the walk saw our frames
+    assert TEST_KEY not in text
+    bintu.release()

@@ -38,8 +38,8 @@ from .player import (
 from .resolver import resolve_snippets
 
 EMBED_TEMPLATE = "wagtail_nanovod/embed.html"
-#: How long an oEmbed answer may be kept: a page unpublished since is embeddable from a
-#: cache in front for this long at most.
+#: How long an oEmbed answer may be kept (its cache_age, and its Cache-Control): a page
+#: unpublished since is offered from a cache for this long at most.
 OEMBED_MAX_AGE = 300
 
 
@@ -102,9 +102,12 @@ def oembed(request):
         "provider_url": base_url + "/",
         "width": width,
         "height": height,
+        # How long a consumer may keep it: Wagtail's finder, for one, keeps an answer for
+        # good without it, an embed of a page unpublished since among them.
+        "cache_age": OEMBED_MAX_AGE,
         "html": format_html(
             '<iframe src="{}" width="{}" height="{}" title="{}" '
-            'allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>',
+            'allow="autoplay; fullscreen; picture-in-picture"></iframe>',
             src,
             width,
             height,
