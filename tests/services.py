@@ -321,30 +321,42 @@ def running_example_site(folder: Path):
     }
     env["EXAMPLE_SITE_DATABASE"] = str(folder / "db.sqlite3")
     env["EXAMPLE_SITE_MEDIA"] = str(folder / "media")
+    command = [sys.executable, "example_site/run.py", f"127.0.0.1:{port}"]
     log = folder / "server.log"
+    base_url = f"http://127.0.0.1:{port}"
+    with serving(command, env, log, base_url + "/admin/login/", "the example site", 120):
+        yield base_url, log
+
+
+@contextlib.contextmanager
+def serving(command: list[str], env: dict, log: Path, ready_url: str, what: str, seconds: float):
+    """A web server started from the checkout, once *ready_url* answers; stopped after.
+
+    Fails the test with the server's log (written to *log*) when it exits or does not
+    answer within *seconds*.
+    """
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "example_site/run.py", f"127.0.0.1:{port}"],
-            cwd=EXAMPLE_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            command, cwd=EXAMPLE_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + seconds
     try:
         while True:
             try:
-                requests.get(base_url + "/admin/login/", timeout=10)
+                requests.get(ready_url, timeout=10)
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the example site did not start:\n{log.read_text()}")
-                time.sleep(0.3)
-        yield base_url, log
+                    pytest.fail(f"{what} did not start:\n{log.read_text()}")
+                time.sleep(0.2)
+        yield
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def region_hosts(log: Path) -> dict[str, str]:

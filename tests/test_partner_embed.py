@@ -19,9 +19,7 @@ Without Playwright or Chromium the browser test skips; under ``CI=true`` it fail
 
 import contextlib
 import os
-import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
@@ -29,7 +27,7 @@ import pytest
 import requests
 
 from tests import test_browser
-from tests.services import EXAMPLE_ROOT, free_port, region_hosts, running_example_site
+from tests.services import free_port, region_hosts, running_example_site, serving
 from tests.test_browser import PLAY, PLAYED_OR_FAILED, STATE, VIEWPORT, expect
 
 # The example's page whose first VOD block is the Keynote (demo/streams.py's EU): a ready
@@ -72,34 +70,11 @@ def running_partner_site(folder, provider: str):
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     env["PARTNER_SITE_DATABASE"] = str(folder / "partner.sqlite3")
     env["PARTNER_SITE_PROVIDER"] = provider
+    command = [sys.executable, "-m", "tests.partner_site", f"127.0.0.1:{port}"]
     log = folder / "partner.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.partner_site", f"127.0.0.1:{port}"],
-            cwd=EXAMPLE_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_SECONDS
-    try:
-        while True:
-            try:
-                requests.get(base_url + "/", timeout=10)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the partner site did not start:\n{log.read_text()}")
-                time.sleep(0.2)
+    with serving(command, env, log, base_url + "/", "the partner site", START_SECONDS):
         yield base_url, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
