@@ -21,6 +21,7 @@ from .player import (
     TEMPLATE,
     PlayerOptions,
     base_url_of,
+    block_environment,
     player_context,
     published_page_id,
     render_block_player,
@@ -213,11 +214,13 @@ class VodBlock(blocks.StructBlock):
         # remembered, unless a subclass renders differently (see render_block_player).
         # The stylesheet comes with the first player of a page, outside what is remembered.
         if type(self).get_context is VodBlock.get_context and self.meta.template == TEMPLATE:
+            shared = block_environment(context)
             html = render_block_player(
                 value.get("stream"),
                 self.options(value),
-                base_url=base_url_of(context),
-                page_id=published_page_id(context),
+                base_url=shared.base_url,
+                page_id=shared.page_id,
+                secure_playback=shared.secure_playback,
             )
         else:
             html = super().render(value, context=context)
@@ -239,7 +242,8 @@ class VodBlock(blocks.StructBlock):
     def get_api_representation(self, value, context=None):
         """The resolved playback, for headless front ends: URLs, state, region, metadata."""
         stream = value.get("stream")
-        player = player_context(stream, self.options(value))
+        # No live player here, so no secure playback token to ask for.
+        player = player_context(stream, self.options(value), live_token="")
         shown = player["playback"]
         recording = shown.recording
         return {

@@ -266,15 +266,16 @@ def live_token_for(shown: Playback, base_url: str) -> str | None:
 
 def stylesheet_link(context, *, always: bool = False) -> str:
     """The ``<link>`` of the player's stylesheet, for the first player of a page: the
-    first call for a request gives it, the later ones "". Without a request, the first
-    player of each StreamField (whose blocks share one context) links it, which is valid
-    HTML. ``always``: the ``{% nanovod_stylesheet %}`` tag, for a page's ``<head>``.
-    Nothing when ``STYLESHEET`` is off, unless ``always``.
+    first call for a request gives it, the later ones "". Without a request each player
+    links it (valid HTML, if repeated): Wagtail gives each block of a StreamField a copy
+    of the context, so only a dict the caller renders with directly remembers it.
+    ``always``: the ``{% nanovod_stylesheet %}`` tag, for a page's ``<head>``. Nothing
+    when ``STYLESHEET`` is off, unless ``always``.
     """
     request = context.get("request") if context is not None else None
     if request is not None:
         marks = request.__dict__
-    elif isinstance(context, dict):  # Wagtail's include_block: one dict for a StreamField
+    elif isinstance(context, dict):  # a caller's own dict, rendered with more than once
         marks = context
     else:
         marks = {}
@@ -304,8 +305,41 @@ def absolute_url(path: str, base_url: str) -> str:
 
 def published_page_id(context) -> int | None:
     """The pk of the published page a template context renders, if it is one."""
-    page = context.get("page") if context is not None else None
+    return _live_pk(context.get("page") if context is not None else None)
+
+
+def _live_pk(page) -> int | None:
     return page.pk if isinstance(page, Page) and page.live and page.pk else None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEnvironment:
+    """What the VOD blocks of one render share, worked out once for all of them."""
+
+    base_url: str
+    page_id: int | None
+    secure_playback: bool
+
+
+_ENVIRONMENT = "_nanovod_block_environment"
+
+
+def block_environment(context) -> BlockEnvironment:
+    """The :class:`BlockEnvironment` of a block's render context, worked out once per
+    request, or once per page object when there is no request: Wagtail gives each block
+    of a StreamField a copy of the context, so the context itself cannot keep it."""
+    request = context.get("request") if context is not None else None
+    page = context.get("page") if context is not None else None
+    carrier = request if request is not None else page if isinstance(page, Page) else None
+    marks = carrier.__dict__ if carrier is not None else {}
+    found = marks.get(_ENVIRONMENT)
+    if found is None or (request is not None and found.page_id != _live_pk(page)):
+        found = marks[_ENVIRONMENT] = BlockEnvironment(
+            base_url=base_url_of(context),
+            page_id=published_page_id(context),
+            secure_playback=bool(nanovod_settings.SECURE_PLAYBACK),
+        )
+    return found
 
 
 def base_url_of(context) -> str:
@@ -450,6 +484,7 @@ def render_block_player(
     *,
     base_url: str = "",
     page_id: int | None = None,
+    secure_playback: bool | None = None,
 ) -> str:
     """:func:`render_player` for a snippet, remembered while its snapshot is unchanged.
 
@@ -460,7 +495,9 @@ def render_block_player(
         return render_player(stream, options, base_url=base_url, page_id=page_id)
     stream.make_current()
     token: str | object | None = _ASK
-    if nanovod_settings.SECURE_PLAYBACK:
+    if secure_playback is None:
+        secure_playback = bool(nanovod_settings.SECURE_PLAYBACK)
+    if secure_playback:
         # A live player carries a token that is renewed: part of what is remembered.
         shown = stream.playback(recording_index=options.recording_index)
         token = live_token_for(shown, base_url) if shown.state == LIVE else ""
