@@ -76,6 +76,9 @@ def test_a_missing_key_is_a_check_warning_with_a_hint_not_a_crash(settings, monk
         ({"TOKEN_SECONDS": 600, "TOKEN_RENEW_SECONDS": 600}, "wagtail_nanovod.E008"),
         ({"TOKEN_SECONDS": 0}, "wagtail_nanovod.E008"),
         ({"TOKEN_RENEW_SECONDS": "60"}, "wagtail_nanovod.E008"),
+        # Split into characters, or a directive smuggled in.
+        ({"EMBED_FRAME_ANCESTORS": "https://partner.example"}, "wagtail_nanovod.E009"),
+        ({"EMBED_FRAME_ANCESTORS": ["https://a.example; script-src *"]}, "wagtail_nanovod.E009"),
     ],
 )
 def test_unusable_values_are_named_by_a_check(settings, override, check_id):

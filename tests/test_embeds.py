@@ -195,6 +195,8 @@ def test_a_draft_is_not_embeddable(client, make_snippet, make_event_page):
         "http://testserver/nanovod/embed/1/not-a-signed-embed/",
         "http://testserver/nanovod/state/",
         "javascript:alert(1)",
+        "http://[::1/event/",  # urlsplit raises on these two
+        "https://exa\uff03mple.com/event/",
         "ftp://testserver/event/",
         "",
         "http://testserver/" + "x" * 3000,
@@ -267,3 +269,58 @@ def test_the_endpoints_cost_the_same_queries_for_one_block_or_twelve(
     # the page (2: base, specific), its first block's stream; the embed page the same,
     # without the site.
     assert one == (5, 4)
+
+
+def test_a_page_with_a_non_ascii_slug_is_found_by_the_url_wagtail_gives_it(
+    client, make_snippet, make_event_page
+):
+    page = make_event_page([make_snippet()], slug="über-uns")
+    assert "%C3%BC" in page.url  # percent-encoded, as Wagtail writes it
+    html = client.get(page.url).content.decode()
+    answer = client.get(discovery_link(html)).json()
+    assert client.get(re.search(r'src="([^"]+)"', answer["html"])[1]).status_code == 200
+
+
+def test_an_embed_signed_with_other_options_is_not_served(client, make_snippet, make_event_page):
+    snippet = make_snippet()
+    public = make_event_page([snippet], slug="public")
+    # The same stream on a private page, with a clip and a caption of its own.
+    private = _restricted(
+        make_event_page([snippet], slug="private", start_time=1, end_time=2, caption="Secret")
+    )
+    public_embed = embed_url_of(client, "http://testserver" + public.url)
+    private_token = _player_token_of(client.get(private.url, follow=True), snippet)
+    assert private_token is None  # a private page shows its password form, not the player
+    # Rendered by someone who may see it, its embed description is still not the public
+    # page's: signed for other options, it shows nothing under the public page's id.
+    from wagtail_nanovod.player import PlayerOptions, player_token
+
+    other = player_token(snippet, PlayerOptions(caption="Secret", start_time=1, end_time=2))
+    forged = public_embed.rsplit("/", 2)[0] + f"/{other}/"
+    assert client.get(forged).status_code == 404
+    assert oembed(client, forged).status_code == 404
+    assert client.get(public_embed).status_code == 200
+
+
+def _player_token_of(response, snippet):
+    found = re.search(
+        r'data-nanovod-player-url="/nanovod/player/([^/"]+)/"', response.content.decode()
+    )
+    return found[1] if found else None
+
+
+def test_static_files_and_images_from_a_cdn_are_allowed_by_the_embeds_policy(
+    client, make_snippet, make_event_page, settings
+):
+    page = make_event_page([make_snippet()])
+    embed_url = embed_url_of(client, "http://testserver" + page.url)
+    settings.STATIC_URL = "https://static.example/assets/"
+    settings.MEDIA_URL = "https://media.example/"
+    response = client.get(embed_url)
+    policy = dict(part.split(" ", 1) for part in response["Content-Security-Policy"].split("; "))
+    assert "https://static.example" in policy["style-src"].split()
+    assert "https://static.example" in policy["script-src"].split()
+    assert "https://media.example" in policy["img-src"].split()
+    assert 'href="https://static.example/assets/wagtail_nanovod/nanovod.css"' in (
+        response.content.decode()
+    )

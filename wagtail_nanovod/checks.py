@@ -102,7 +102,27 @@ def check_settings(app_configs=None, **kwargs) -> list:
             )
         )
     messages += _token_timing_errors()
+    messages += _frame_ancestor_errors()
     return messages
+
+
+def _frame_ancestor_errors() -> list:
+    """Sources go into the embed page's Content-Security-Policy as they are: a string
+    would be split into characters, and a ";" would start a directive of its own."""
+    value = nanovod_settings.EMBED_FRAME_ANCESTORS
+    if isinstance(value, list | tuple) and all(
+        isinstance(source, str) and source.strip() and not set(source) & set(";, \t\n")
+        for source in value
+    ):
+        return []
+    return [
+        Error(
+            f"{SETTINGS_NAME}['EMBED_FRAME_ANCESTORS'] must be a list of CSP sources, "
+            f"not {value!r}.",
+            hint='Such as ["*"] (any site) or ["https://partner.example", "\'self\'"].',
+            id="wagtail_nanovod.E009",
+        )
+    ]
 
 
 def _token_timing_errors() -> list:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from .conf import nanovod_settings
 
 
@@ -29,11 +31,15 @@ def player_policy(
         | {f"https://{host}" for host in nanovod_settings.PLAYBACK_HOSTS}
     )
     player = _origin(nanovod_settings.H5LIVE_SCRIPT_URL)
+    # Static files (the stylesheet, the player script) and Wagtail's renditions (posters)
+    # may be served from a CDN of the site's own.
+    static = [o for o in (_origin(settings.STATIC_URL or ""),) if o]
+    media = [o for o in (_origin(settings.MEDIA_URL or ""),) if o]
     sources: dict[str, list[str]] = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", *([player] if player else [])],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", *vod],
+        "script-src": ["'self'", *static, *([player] if player else [])],
+        "style-src": ["'self'", *static],
+        "img-src": ["'self'", *media, *vod],
         "media-src": ["'self'", *vod],
         "connect-src": ["'self'"],
         "base-uri": ["'self'"],

@@ -1,20 +1,19 @@
 """What other sites embed: the embed page of a player, and the oEmbed endpoint.
 
-Both answer only for the VOD blocks of published pages that no view restriction covers;
-anything else (a draft, a private page, a stream no longer on the page, an address that
-is not ours) is a bare 404 that tells nothing. Both cost a fixed number of queries and
-may be cached in front.
+Both answer only for the VOD blocks of published pages that no view restriction covers
+(:mod:`wagtail_nanovod.page_embeds` decides which); anything else (a draft, a private
+page, a stream no longer on the page, a URL that shows no such page) is a bare 404 that
+tells nothing. Both cost a fixed number of queries and may be cached in front.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.core import signing
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_script_prefix, resolve
 from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
 from django.utils.translation import get_language
@@ -31,7 +30,6 @@ from .player import (
     base_url_of,
     embed_path,
     poll_seconds,
-    read_player_token,
     render_player,
     rendition_url,
 )
@@ -51,17 +49,16 @@ def _not_found() -> Http404:
 @require_GET
 def embed_page(request, page_id: int, token: str):
     """A page of its own holding one player of a published page, for other sites' iframes."""
-    found = _published_embed(page_id, token) if nanovod_settings.EMBEDS else None
+    found = page_embeds.embeddable(page_id, token) if nanovod_settings.EMBEDS else None
     if found is None:
         raise _not_found()
-    page, snippet, options = found
-    resolve_snippets([snippet])
     base_url = base_url_of({"request": request})
+    player = render_player(found.stream, found.options, base_url=base_url, page_id=page_id)
     html = render_to_string(
         EMBED_TEMPLATE,
         {
-            "player": render_player(snippet, options, base_url=base_url, page_id=page.pk),
-            "title": options.caption or snippet.title,
+            "player": player,
+            "title": found.options.caption or found.stream.title,
             "language": get_language(),
         },
         request=request,
@@ -84,16 +81,15 @@ def oembed(request):
     if request.GET.get("format", "json") != "json":
         # The oEmbed spec's answer to a format a provider does not offer.
         return HttpResponse(status=501)
-    found = _embed_of(request.GET.get("url", ""))
+    found = _embeddable_at(request.GET.get("url", ""))
     if found is None:
         raise _not_found()
-    page, snippet, options, token = found
     width, height = page_embeds.fitted_size(
         _positive(request.GET.get("maxwidth")), _positive(request.GET.get("maxheight"))
     )
     base_url = base_url_of({"request": request})
-    src = absolute_url(embed_path(page.pk, token), base_url)
-    title = options.caption or snippet.title
+    src = absolute_url(embed_path(found.page.pk, found.token), base_url)
+    title = found.options.caption or found.stream.title
     answer = {
         "version": "1.0",
         "type": "video",
@@ -114,45 +110,34 @@ def oembed(request):
             title,
         ),
     }
-    answer.update(_thumbnail(snippet, options, base_url))
+    answer.update(_thumbnail(found.stream, found.options, base_url))
     response = JsonResponse(answer)
     patch_cache_control(response, public=True, max_age=OEMBED_MAX_AGE)
     return response
 
 
-def _published_embed(page_id: int, token: str):
-    """``(page, snippet, options)`` of an embed URL's parts, or None when the page is not
-    published and public, or no longer shows the stream."""
-    try:
-        payload, options = read_player_token(token)
-    except signing.BadSignature:
-        return None
-    if "s" not in payload:
-        return None  # a bare stream id of the template tag: on no page's blocks
-    page = page_embeds.published_page(page_id)
-    if page is None or not page_embeds.shows_stream(page, payload["s"]):
-        return None
-    snippet = VodStream.objects.for_render().filter(pk=payload["s"]).first()
-    return (page, snippet, options) if snippet is not None else None
-
-
-def _embed_of(url: str):
-    """``(page, snippet, options, token)`` for a URL, or None when it embeds nothing."""
+def _embeddable_at(url: str) -> page_embeds.Embeddable | None:
+    """The embed a URL names (an embed URL of ours, or a page's first player), or None."""
     if not url or len(url) > 2048:
         return None
     try:
-        match = resolve(urlsplit(url).path)
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1/", characters that change under normalization
+        return None
+    # Paths as Django resolves them and Wagtail stores them: decoded, without the script
+    # prefix (a page's URL percent-encodes a slug such as "über-uns").
+    path = unquote(parts.path)
+    prefix = get_script_prefix()
+    if prefix != "/" and path.startswith(prefix):
+        path = "/" + path[len(prefix) :]
+    try:
+        match = resolve(path)
     except Resolver404:
         match = None
     if match is not None and match.view_name == "wagtail_nanovod:embed":
-        found = _published_embed(match.kwargs["page_id"], match.kwargs["token"])
-        return (*found, match.kwargs["token"]) if found is not None else None
-    page = page_embeds.page_at(url)
-    first = page_embeds.first_embed(page) if page is not None else None
-    if first is None:
-        return None
-    snippet, options, token = page_embeds.resolve(first)
-    return (page, snippet, options, token) if snippet is not None else None
+        return page_embeds.embeddable(match.kwargs["page_id"], match.kwargs["token"])
+    page = page_embeds.page_at(parts, path)
+    return page_embeds.first_embeddable(page) if page is not None else None
 
 
 def _thumbnail(snippet: VodStream, options, base_url: str) -> dict:

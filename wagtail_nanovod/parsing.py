@@ -478,6 +478,6 @@ def _jwt_claims(token: str) -> dict:
         return {}
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         return {}
     return claims if isinstance(claims, dict) else {}

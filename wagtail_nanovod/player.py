@@ -116,11 +116,7 @@ def player_context(
         tracks = options.tracks
         known = resolved
     title = title or _("nanoStream recording")
-    click_to_load = (
-        options.click_to_load
-        if options.click_to_load is not None
-        else bool(nanovod_settings.CLICK_TO_LOAD)
-    )
+    click_to_load = _clicks_to_load(options)
     # Click to load: nothing from a nanoStream host until the visitor asks, not even
     # the thumbnail; a poster from the site's own images is fine.
     private = click_to_load and not options.play
@@ -141,7 +137,7 @@ def player_context(
         embed_url = absolute_url(embed_path(page_id, token), base_url)
     poll = poll_seconds() if shown.is_active and endpoints else None
     clip_end = options.end_time if shown.is_ready else None
-    live = shown.state == LIVE and not facade
+    live = shows_live_player(shown, options)
     if live and live_token is _ASK:
         live_token = live_token_for(shown, base_url)
     # Secure playback without a token: live, but nothing to play it with right now.
@@ -252,6 +248,18 @@ def render_player(
     return render_to_string(TEMPLATE, context)
 
 
+def _clicks_to_load(options: PlayerOptions) -> bool:
+    if options.click_to_load is not None:
+        return options.click_to_load
+    return bool(nanovod_settings.CLICK_TO_LOAD)
+
+
+def shows_live_player(shown: Playback, options: PlayerOptions) -> bool:
+    """Whether this embed is an H5Live player now: live, and not a click-to-load facade
+    (which loads nothing from nanoStream, a token included, until the visitor asks)."""
+    return shown.state == LIVE and not (_clicks_to_load(options) and not options.play)
+
+
 def live_token_for(shown: Playback, base_url: str) -> str | None:
     """The secure playback token a live player of *shown* is set up with: "" when
     ``SECURE_PLAYBACK`` is off, None when it is on and no token can be had now.
@@ -261,7 +269,13 @@ def live_token_for(shown: Playback, base_url: str) -> str | None:
     if not nanovod_settings.SECURE_PLAYBACK:
         return ""
     host = urlsplit(base_url or getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").hostname
-    return playback_tokens.token_for(shown.group_id, host or "")
+    try:
+        return playback_tokens.token_for(shown.group_id, host or "")
+    except Exception as exc:  # a broken cache, say: the page renders anyway
+        logger.warning(
+            "No secure playback token for group %s: %s", shown.group_id, type(exc).__name__
+        )
+        return None
 
 
 def stylesheet_link(context, *, always: bool = False) -> str:
@@ -500,7 +514,7 @@ def render_block_player(
     if secure_playback:
         # A live player carries a token that is renewed: part of what is remembered.
         shown = stream.playback(recording_index=options.recording_index)
-        token = live_token_for(shown, base_url) if shown.state == LIVE else ""
+        token = live_token_for(shown, base_url) if shows_live_player(shown, options) else ""
     key = (stream.render_key(), _options_key(options), get_language(), base_url, token, page_id)
     html = _rendered.get(key)
     if html is None:
