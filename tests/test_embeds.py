@@ -184,8 +184,10 @@ def test_a_draft_is_not_embeddable(client, make_snippet, make_event_page):
     root.add_child(instance=draft)
     draft.save_revision()  # never published
     assert oembed(client, "http://testserver/root-for-draft/draft/").status_code == 404
-    # Its preview names no embed that could work.
-    assert "embedUrl" not in client.get("/root-for-draft/").content.decode()
+    # Its preview shows the player, and names no embed that could work.
+    preview = draft.make_preview_request().content.decode()
+    assert "<video" in preview
+    assert "embedUrl" not in preview and "/nanovod/embed/" not in preview
 
 
 @pytest.mark.parametrize(
@@ -289,7 +291,7 @@ def test_an_embed_signed_with_other_options_is_not_served(client, make_snippet, 
         make_event_page([snippet], slug="private", start_time=1, end_time=2, caption="Secret")
     )
     public_embed = embed_url_of(client, "http://testserver" + public.url)
-    private_token = _player_token_of(client.get(private.url, follow=True), snippet)
+    private_token = _player_token_of(client.get(private.url, follow=True))
     assert private_token is None  # a private page shows its password form, not the player
     # Rendered by someone who may see it, its embed description is still not the public
     # page's: signed for other options, it shows nothing under the public page's id.
@@ -302,7 +304,7 @@ def test_an_embed_signed_with_other_options_is_not_served(client, make_snippet, 
     assert client.get(public_embed).status_code == 200
 
 
-def _player_token_of(response, snippet):
+def _player_token_of(response):
     found = re.search(
         r'data-nanovod-player-url="/nanovod/player/([^/"]+)/"', response.content.decode()
     )

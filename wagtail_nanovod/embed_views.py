@@ -33,7 +33,6 @@ from .player import (
     render_player,
     rendition_url,
 )
-from .resolver import resolve_snippets
 
 EMBED_TEMPLATE = "wagtail_nanovod/embed.html"
 #: How long an oEmbed answer may be kept (its cache_age, and its Cache-Control): a page
@@ -151,7 +150,7 @@ def _thumbnail(snippet: VodStream, options, base_url: str) -> dict:
             "thumbnail_width": 1280,
             "thumbnail_height": 720,
         }
-    resolve_snippets([snippet])
+    # Brought up to date with the page's other streams: they came in one batch.
     thumbnail = snippet.playback(recording_index=options.recording_index).thumbnail_url
     # nanoStream does not tell its thumbnails' size; consumers read the URL alone.
     return {"thumbnail_url": thumbnail} if thumbnail else {}

@@ -78,25 +78,19 @@ def token_for(group_id: str, host: str) -> str | None:
     if remembered is not None and now < remembered.renew_at:
         return remembered.token
     entry, down = _read(key)
-    if entry.token and now < entry.renew_at:
-        _remember(key, entry)
-        return entry.token
-    usable = entry.usable(now)
-    if now < down["retry_at"]:
-        return usable or None  # failed lately: not asked again yet
+    settled = _settled(key, entry, down, now)
+    if settled is not _ASK_SERVICE:
+        return settled
     owned = locks.take([_lock_key(key)], locks.fetch_seconds())
     if not owned:
         # Another process is asking: the token we have is still good, else wait for its.
-        return usable or _wait_for(key, now)
+        return entry.usable(now) or _wait_for(key, now)
     # Read again: the process that held the lock a moment ago may have stored its outcome.
     entry, down = _read(key)
-    if entry.token and now < entry.renew_at:
+    settled = _settled(key, entry, down, now)
+    if settled is not _ASK_SERVICE:
         locks.release(owned)
-        _remember(key, entry)
-        return entry.token
-    if now < down["retry_at"]:
-        locks.release(owned)
-        return entry.usable(now) or None
+        return settled
     if entry.usable(now):
         # A renewal: nobody waits for it, the token in hand serves meanwhile.
         thread = threading.Thread(
@@ -105,6 +99,22 @@ def token_for(group_id: str, host: str) -> str | None:
         thread.start()
         return entry.usable(now)
     return _ask(key, group_id, host, owned) or None
+
+
+#: What :func:`_settled` says when the service is to be asked.
+_ASK_SERVICE = object()
+
+
+def _settled(key: str, entry: _Token, down: dict, now: float):
+    """What to serve without asking the service: a token that needs no renewing yet, or,
+    while a failure's pause lasts, the token in hand (None without one); else
+    ``_ASK_SERVICE``."""
+    if entry.token and now < entry.renew_at:
+        _remember(key, entry)
+        return entry.token
+    if now < down["retry_at"]:
+        return entry.usable(now) or None
+    return _ASK_SERVICE
 
 
 def _ask(key: str, group_id: str, host: str, owned: dict[str, str]) -> str:
